@@ -1,0 +1,149 @@
+//! Builds libioq.so (and, on request, the C tests and benchmarks).
+//!
+//!   zig build                       the shared library -> <prefix>/lib/libioq.so
+//!   zig build test-c -Dsanitize=thread
+//!                                   build and run the C tests under a sanitizer
+//!   zig build bench-c               build and run the ring benchmark
+//!
+//! liburing comes from the system (Debian's liburing-dev), linked statically.
+
+const std = @import("std");
+
+/// Where liburing may be found.
+const UringMode = enum { auto, on, off };
+
+/// Sanitizers for the C tests.
+const Sanitizer = enum { none, thread, address };
+
+/// The library's C sources.
+const lib_sources = [_][]const u8{
+    "chan.c",
+    "dir.c",
+    "dirtab.c",
+    "exec.c",
+    "inject.c",
+    "ioq.c",
+    "layout.c",
+    "stat.c",
+    "worker.c",
+};
+
+/// Sources compiled only with liburing.
+const uring_sources = [_][]const u8{"uring.c"};
+
+/// The C test programs in tests/c/, each run by `zig build test-c`.
+const c_tests = [_][]const u8{ "chan_stress", "ioq_stress" };
+
+/// Warnings every C file is held to.
+const warn_flags = [_][]const u8{ "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter" };
+
+/// The liburing paths for the target, if both header and archive exist.
+const Uring = struct {
+    include: []const u8,
+    archive: []const u8,
+};
+
+fn findUring(b: *std.Build, target: std.Build.ResolvedTarget) ?Uring {
+    const arch = @tagName(target.result.cpu.arch);
+    const archive = b.fmt("/usr/lib/{s}-linux-gnu/liburing.a", .{arch});
+    const header = "/usr/include/liburing.h";
+    std.fs.accessAbsolute(header, .{}) catch return null;
+    std.fs.accessAbsolute(archive, .{}) catch return null;
+    return .{ .include = "/usr/include", .archive = archive };
+}
+
+/// Add the library's sources and liburing to a compile step.
+fn addIoq(b: *std.Build, step: *std.Build.Step.Compile, uring: ?Uring, extra_flags: []const []const u8) void {
+    var flags = std.ArrayList([]const u8).init(b.allocator);
+    flags.appendSlice(&warn_flags) catch @panic("OOM");
+    flags.appendSlice(extra_flags) catch @panic("OOM");
+    flags.append(if (uring != null) "-DIOQ_WITH_URING=1" else "-DIOQ_WITH_URING=0") catch @panic("OOM");
+
+    step.addCSourceFiles(.{ .root = b.path("csrc"), .files = &lib_sources, .flags = flags.items });
+    if (uring) |u| {
+        step.addCSourceFiles(.{ .root = b.path("csrc"), .files = &uring_sources, .flags = flags.items });
+        step.addSystemIncludePath(.{ .cwd_relative = u.include });
+        step.addObjectFile(.{ .cwd_relative = u.archive });
+    }
+    step.addIncludePath(b.path("csrc"));
+    step.linkLibC();
+}
+
+pub fn build(b: *std.Build) void {
+    const target = b.standardTargetOptions(.{});
+    const optimize = b.standardOptimizeOption(.{});
+    const uring_mode = b.option(UringMode, "uring", "Use liburing: auto (if installed), on, off (default: auto)") orelse .auto;
+    const sanitize = b.option(Sanitizer, "sanitize", "Sanitizer for test-c: none, thread, address (default: none)") orelse .none;
+
+    const uring: ?Uring = switch (uring_mode) {
+        .off => null,
+        .auto, .on => findUring(b, target),
+    };
+    if (uring == null) {
+        if (uring_mode == .on) {
+            std.debug.print("ioq: -During=on but liburing.h/liburing.a were not found (apt-get install liburing-dev)\n", .{});
+            std.process.exit(1);
+        }
+        if (uring_mode == .auto) {
+            std.debug.print("ioq: liburing-dev not found: building the thread-pool backend only (apt-get install liburing-dev for io_uring)\n", .{});
+        }
+    }
+
+    // The shared library
+    const lib = b.addSharedLibrary(.{
+        .name = "ioq",
+        .target = target,
+        .optimize = optimize,
+        .link_libc = true,
+        .pic = true,
+        .strip = optimize != .Debug,
+    });
+    addIoq(b, lib, uring, &.{});
+    lib.linkSystemLibrary("pthread");
+    // Export ioq_* only, so liburing's symbols stay private
+    lib.setVersionScript(b.path("csrc/exports.map"));
+    b.installArtifact(lib);
+
+    // C tests, optionally under a sanitizer
+    const test_step = b.step("test-c", "Build and run the C tests");
+    for (c_tests) |name| {
+        const exe = b.addExecutable(.{
+            .name = name,
+            .target = target,
+            .optimize = if (sanitize == .none) optimize else .Debug,
+            .link_libc = true,
+            .sanitize_thread = sanitize == .thread,
+        });
+        const san_flags: []const []const u8 = switch (sanitize) {
+            .none => &.{},
+            .thread => &.{"-fsanitize=thread"},
+            .address => &.{ "-fsanitize=address,undefined", "-fno-omit-frame-pointer" },
+        };
+        addIoq(b, exe, uring, san_flags);
+        exe.addCSourceFile(.{ .file = b.path(b.fmt("tests/c/{s}.c", .{name})), .flags = &warn_flags });
+        exe.linkSystemLibrary("pthread");
+        const run = b.addRunArtifact(exe);
+        run.has_side_effects = true;
+        test_step.dependOn(&run.step);
+    }
+
+    // The ring benchmark, once per claiming strategy
+    const bench_step = b.step("bench-c", "Build and run bench/chan.c (line and stride claims)");
+    for ([_][]const u8{ "0", "1" }) |line| {
+        const exe = b.addExecutable(.{
+            .name = b.fmt("chan-bench-line{s}", .{line}),
+            .target = target,
+            .optimize = .ReleaseFast,
+            .link_libc = true,
+        });
+        const flags = [_][]const u8{ "-std=gnu11", "-Wall", "-Wextra", "-Werror", b.fmt("-DCHAN_LINE={s}", .{line}) };
+        exe.addCSourceFiles(.{ .root = b.path("csrc"), .files = &.{"chan.c"}, .flags = &flags });
+        exe.addCSourceFile(.{ .file = b.path("bench/chan.c"), .flags = &flags });
+        exe.addIncludePath(b.path("csrc"));
+        exe.linkSystemLibrary("pthread");
+        const run = b.addRunArtifact(exe);
+        run.has_side_effects = true;
+        if (b.args) |args| run.addArgs(args);
+        bench_step.dependOn(&run.step);
+    }
+}

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: 0BSD
+/** inject: process-wide fault injection points. */
+
+#include "inject.h"
+#include <errno.h>
+#include <stdatomic.h>
+
+/** One injection point. */
+struct inject_point {
+	/** The negative errno value to fail with. */
+	atomic_int err;
+	/** Failures left; < 0 means forever. */
+	atomic_int count;
+};
+
+/** Every point (off: count 0). */
+static struct inject_point inject_points[IOQ_INJECT_COUNT];
+
+int32_t ioq_test_inject(int32_t point, int32_t err, int32_t count) {
+	if (point < 0 || point >= IOQ_INJECT_COUNT || (count != 0 && err >= 0)) {
+		return -EINVAL;
+	}
+	atomic_store(&inject_points[point].err, err);
+	atomic_store(&inject_points[point].count, count);
+	return 0;
+}
+
+int inject_error(enum ioq_inject_point point) {
+	struct inject_point *p = &inject_points[point];
+	int count = atomic_load_explicit(&p->count, memory_order_relaxed);
+	while (count != 0) {
+		int next = count < 0 ? count : count - 1;
+		if (atomic_compare_exchange_weak(&p->count, &count, next)) {
+			return atomic_load(&p->err);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: 0BSD
+/**
+ * ioq: an asynchronous I/O queue for directory traversal.
+ *
+ * This is the only header the TypeScript binding uses.  A queue owns a fixed
+ * arena of `depth` entries; a request takes one, a worker thread (running
+ * plain syscalls or io_uring) fills in its result, and the caller pops it back
+ * and releases it.  Directories opened through the queue are named by
+ * numeric handles that stay safe to pass after they are closed (a stale handle
+ * gives -EBADF, never a crash).
+ *
+ * Threading: every function here must be called from one owner thread,
+ * except ioq_wait(), which may run on another thread while the owner goes on
+ * (that is how a Deno `nonblocking` call uses it), and ioq_stop_waits(),
+ * ioq_cancel(), which may be called while ioq_wait() runs.
+ *
+ * Errors: functions return a negative errno value, never set `errno` for the
+ * caller, and never abort on an I/O error.
+ */
+
+#ifndef IOQ_H
+#define IOQ_H
+
+#include <linux/stat.h>
+#include <stdint.h>
+
+/** Operation codes, stored in ioq_ent::op. */
+enum ioq_op {
+	/** Does nothing; measures the queue itself. */
+	IOQ_NOP = 0,
+	/** close(fd). */
+	IOQ_CLOSE = 1,
+	/** Open a directory and read its first batch of entries. */
+	IOQ_OPENDIR = 2,
+	/** Close a directory opened by IOQ_OPENDIR. */
+	IOQ_CLOSEDIR = 3,
+	/** statx() a path. */
+	IOQ_STAT = 4,
+};
+
+/** Backends, for ioq_create() and ioq_backend(). */
+enum ioq_backend {
+	/** io_uring when the kernel allows it, else threads. */
+	IOQ_BACKEND_AUTO = 0,
+	/** io_uring, or fail. */
+	IOQ_BACKEND_URING = 1,
+	/** Plain syscalls on worker threads. */
+	IOQ_BACKEND_THREADS = 2,
+};
+
+/** IOQ_STAT flag: do not follow a final symlink (lstat). */
+#define IOQ_STAT_NOFOLLOW 0x1
+/** IOQ_OPENDIR flag: also fstat the opened directory into ioq_ent::stx. */
+#define IOQ_OPENDIR_STAT 0x2
+
+/** Bytes of a path stored inside the entry; longer paths go to the heap. */
+#define IOQ_INLINE_PATH 192
+
+/** Bits of ioq_ent::dir and other handles that hold the table index. */
+#define IOQ_HANDLE_INDEX_BITS 22
+
+/**
+ * One request and, once popped, its completion.
+ *
+ * The layout is read directly by the TypeScript binding (lib/layout.ts); the
+ * layout test compares it with ioq_layout().  Fields after `path` are private.
+ */
+struct ioq_ent {
+	/** The operation (enum ioq_op). */
+	int32_t op;
+	/** >= 0 on success, else a negative errno value. */
+	int32_t result;
+	/** The caller's tag, returned unchanged. */
+	double tag;
+	/** OPENDIR: the new directory's handle; CLOSEDIR: the handle closed. */
+	uint32_t dir;
+	/** Handle of the directory `path` is relative to, or 0 for the cwd. */
+	uint32_t at;
+	/** CLOSE: the descriptor; OPENDIR/STAT: the descriptor of `at`. */
+	int32_t fd;
+	/** IOQ_STAT_* / IOQ_OPENDIR_* flags. */
+	uint32_t flags;
+	/** Length of `path` in bytes, without the terminating NUL. */
+	uint32_t path_len;
+	/** This entry's index in the arena. */
+	uint32_t index;
+	/** The NUL-terminated path (OPENDIR, STAT), or NULL. */
+	char *path;
+
+	/** Private: the directory being opened or closed. */
+	struct ioq_dir *dirp;
+	/** Private: where the entry is in its life (free, queued, popped). */
+	uint32_t state;
+	/** Private: unused. */
+	uint32_t reserved;
+
+	/** STAT (and OPENDIR with IOQ_OPENDIR_STAT): the result. */
+	struct statx stx;
+
+	/** Private: storage for short paths. */
+	char inline_path[IOQ_INLINE_PATH];
+} __attribute__((aligned(64)));
+
+/** An I/O queue (opaque). */
+struct ioq;
+
+/**
+ * Create a queue.
+ *
+ * @param depth
+ *         The most requests in flight plus completions popped but not yet
+ *         released, 1 to 65536.
+ * @param nthreads
+ *         The number of worker threads, 1 to 1024.
+ * @param backend
+ *         An enum ioq_backend value.
+ * @param err
+ *         Receives 0, or a negative errno value when NULL is returned:
+ *         -EINVAL for bad arguments, -ENOTSUP for IOQ_BACKEND_URING in a build
+ *         without liburing, the ring setup error for IOQ_BACKEND_URING,
+ *         -ENOMEM, -EAGAIN (threads).
+ * @return
+ *         The new queue, or NULL.
+ */
+struct ioq *ioq_create(uint32_t depth, uint32_t nthreads, int32_t backend, int32_t *err);
+
+/**
+ * Stop every current and future ioq_wait() on this queue: they return
+ * -ECANCELED at once.  Call it before ioq_destroy() while a wait may run.
+ */
+void ioq_stop_waits(struct ioq *q);
+
+/**
+ * Cancel the queue.  Queued requests complete with -EINTR without running,
+ * except CLOSE and CLOSEDIR, which always run.  Later requests fail with
+ * -EINTR, again except CLOSE and CLOSEDIR.  A thread inside ioq_wait() is
+ * woken at once (it returns -EINTR).
+ */
+void ioq_cancel(struct ioq *q);
+
+/**
+ * Destroy a queue: cancel, let the workers finish, close every directory the
+ * queue opened (popped or not), and free everything.  No thread may be inside
+ * ioq_wait() (see ioq_stop_waits()).  Accepts NULL.
+ */
+void ioq_destroy(struct ioq *q);
+
+/** @return The backend in use: IOQ_BACKEND_URING or IOQ_BACKEND_THREADS. */
+int32_t ioq_backend(const struct ioq *q);
+
+/** @return The queue's depth. */
+uint32_t ioq_depth(const struct ioq *q);
+
+/** @return The number of worker threads. */
+uint32_t ioq_threads(const struct ioq *q);
+
+/** @return depth - requests in flight - completions popped but not released. */
+uint32_t ioq_capacity(const struct ioq *q);
+
+/** @return The number of requests made but not yet popped. */
+uint32_t ioq_inflight(const struct ioq *q);
+
+/** @return The arena of ioq_depth() entries, indexed by ioq_ent::index. */
+struct ioq_ent *ioq_entries(struct ioq *q);
+
+/**
+ * Request a NOP.
+ *
+ * Every request function returns 0 on success, or -EAGAIN when the queue is
+ * full, -EINTR after ioq_cancel(), -ENOMEM.
+ */
+int32_t ioq_nop(struct ioq *q, double tag);
+
+/** Request close(fd).  -EBADF if fd < 0. */
+int32_t ioq_close(struct ioq *q, int32_t fd, double tag);
+
+/**
+ * Request opening a directory.  On success the completion's `dir` is a handle
+ * whose first entries are already buffered.
+ *
+ * @param at
+ *         An open directory handle `path` is relative to, or 0 for the cwd.
+ *         It is pinned (ioq_closedir() gives -EBUSY) until this completes.
+ * @param path, len
+ *         The path bytes, not NUL-terminated.  -EINVAL if they contain a NUL,
+ *         -ENAMETOOLONG if len >= PATH_MAX, -ENOENT if len == 0.
+ * @param flags
+ *         0 or IOQ_OPENDIR_STAT.
+ * @return 0, -EBADF for a bad `at`, or as ioq_nop().
+ */
+int32_t ioq_opendir(struct ioq *q, uint32_t at, const uint8_t *path, uint32_t len, uint32_t flags, double tag);
+
+/**
+ * Request closing a directory.  The handle is invalid from now on.
+ * @return 0, -EBADF for a stale or unopened handle, -EBUSY while requests
+ *         relative to it are in flight, or as ioq_nop() (never -EINTR).
+ */
+int32_t ioq_closedir(struct ioq *q, uint32_t dir, double tag);
+
+/**
+ * Request statx() of a path (relative to `at` as in ioq_opendir()).
+ * @param flags
+ *         0 or IOQ_STAT_NOFOLLOW.
+ */
+int32_t ioq_stat(struct ioq *q, uint32_t at, const uint8_t *path, uint32_t len, uint32_t flags, double tag);
+
+/** Hand requests batched on this thread to the workers.  @return 0. */
+int32_t ioq_submit(struct ioq *q);
+
+/**
+ * Pop what is ready now, without waiting.  Submits first.
+ *
+ * @param out
+ *         Receives the indices of up to `max` completed entries.
+ * @return The number of entries popped (0 if none).  Each must be released.
+ */
+int32_t ioq_trypop(struct ioq *q, uint32_t *out, uint32_t max);
+
+/**
+ * Wait until a completion is ready, without popping it.  Safe to call from a
+ * thread other than the owner; the owner must call ioq_submit() first.
+ *
+ * @param timeout_us
+ *         How long to wait, in microseconds; 0 only checks.
+ * @return 1 if a completion is ready, 0 on timeout, -EINTR if woken by
+ *         ioq_cancel(), -ECANCELED after ioq_stop_waits().
+ */
+int32_t ioq_wait(struct ioq *q, int32_t timeout_us);
+
+/**
+ * ioq_trypop(), then if nothing was ready and requests are in flight, wait up
+ * to `timeout_us` and pop again.
+ * @return As ioq_trypop(), or -EINTR/-ECANCELED as ioq_wait() when woken.
+ */
+int32_t ioq_pop(struct ioq *q, uint32_t *out, uint32_t max, int32_t timeout_us);
+
+/** Release popped entries so their capacity can be reused. */
+void ioq_release(struct ioq *q, const uint32_t *idx, uint32_t n);
+
+/**
+ * Copy directory entries into caller buffers, refilling from the kernel when
+ * the buffered ones run out.  "." and ".." are skipped.
+ *
+ * @param names, cap
+ *         Receives each name followed by a NUL byte.
+ * @param meta, max
+ *         meta[0] receives the number of bytes written to `names`; meta[1 + i]
+ *         describes entry i: bits 0-7 its DT_* type (DT_UNKNOWN when the file
+ *         system does not say), bit 8 set when the name is not valid UTF-8,
+ *         bits 16-31 the name's length in bytes.  `max` counts meta words.
+ * @return The number of entries (0 at the end), or -EBADF for a stale handle,
+ *         -EBUSY while the directory is still being opened, -EINVAL if the
+ *         buffers cannot hold one entry, or a getdents64() error.
+ */
+int32_t ioq_dir_read(struct ioq *q, uint32_t dir, uint8_t *names, uint32_t cap, uint32_t *meta, uint32_t max);
+
+/** @return The descriptor of an open directory, or -EBADF / -EBUSY. */
+int32_t ioq_dir_fd(struct ioq *q, uint32_t dir);
+
+/**
+ * Close a directory synchronously.
+ * @return 0, or -EBADF / -EBUSY as ioq_closedir(), or the close() error.
+ */
+int32_t ioq_dir_close(struct ioq *q, uint32_t dir);
+
+/**
+ * Describe the ABI: sizes, field offsets and constants, for the layout test.
+ * @param out, max
+ *         Receives up to `max` words in the order of enum ioq_layout_word.
+ * @return The number of words that exist (which may exceed max).
+ */
+int32_t ioq_layout(uint32_t *out, uint32_t max);
+
+/** The words ioq_layout() writes, in order. */
+enum ioq_layout_word {
+	IOQ_LAYOUT_ENT_SIZE,
+	IOQ_LAYOUT_OP,
+	IOQ_LAYOUT_RESULT,
+	IOQ_LAYOUT_TAG,
+	IOQ_LAYOUT_DIR,
+	IOQ_LAYOUT_AT,
+	IOQ_LAYOUT_FD,
+	IOQ_LAYOUT_FLAGS,
+	IOQ_LAYOUT_PATH_LEN,
+	IOQ_LAYOUT_INDEX,
+	IOQ_LAYOUT_PATH,
+	IOQ_LAYOUT_STX,
+	IOQ_LAYOUT_STX_MASK,
+	IOQ_LAYOUT_STX_BLKSIZE,
+	IOQ_LAYOUT_STX_NLINK,
+	IOQ_LAYOUT_STX_UID,
+	IOQ_LAYOUT_STX_GID,
+	IOQ_LAYOUT_STX_MODE,
+	IOQ_LAYOUT_STX_INO,
+	IOQ_LAYOUT_STX_SIZE,
+	IOQ_LAYOUT_STX_BLOCKS,
+	IOQ_LAYOUT_STX_ATIME,
+	IOQ_LAYOUT_STX_BTIME,
+	IOQ_LAYOUT_STX_CTIME,
+	IOQ_LAYOUT_STX_MTIME,
+	IOQ_LAYOUT_STX_RDEV_MAJOR,
+	IOQ_LAYOUT_STX_RDEV_MINOR,
+	IOQ_LAYOUT_STX_DEV_MAJOR,
+	IOQ_LAYOUT_STX_DEV_MINOR,
+	IOQ_LAYOUT_TS_NSEC,
+	IOQ_LAYOUT_STATX_BTIME,
+	IOQ_LAYOUT_OP_NOP,
+	IOQ_LAYOUT_OP_CLOSE,
+	IOQ_LAYOUT_OP_OPENDIR,
+	IOQ_LAYOUT_OP_CLOSEDIR,
+	IOQ_LAYOUT_OP_STAT,
+	IOQ_LAYOUT_STAT_NOFOLLOW,
+	IOQ_LAYOUT_OPENDIR_STAT,
+	IOQ_LAYOUT_HANDLE_INDEX_BITS,
+	IOQ_LAYOUT_INLINE_PATH,
+	/** The number of words. */
+	IOQ_LAYOUT_COUNT,
+};
+
+/** Fault injection points, for ioq_test_inject(). */
+enum ioq_inject_point {
+	/** io_uring ring setup in ioq_create(). */
+	IOQ_INJECT_RING_SETUP = 0,
+	/** io_uring_enter() for submission in a worker. */
+	IOQ_INJECT_SUBMIT = 1,
+	/** The number of points. */
+	IOQ_INJECT_COUNT,
+};
+
+/**
+ * Test hook: make the next `count` passes through `point` fail with `err`
+ * (a negative errno value) instead of doing the real call.  count < 0 means
+ * every pass; count 0 turns the point off.  Process-wide.
+ * @return 0, or -EINVAL for a bad point or a non-negative err.
+ */
+int32_t ioq_test_inject(int32_t point, int32_t err, int32_t count);
+
+/** Bits of ioq_features(). */
+enum ioq_feature {
+	/** Built with liburing. */
+	IOQ_FEATURE_URING = 0x1,
+};
+
+/** @return enum ioq_feature bits of this build. */
+int32_t ioq_features(void);
+
+#endif // IOQ_H
