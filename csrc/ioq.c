@@ -353,10 +353,11 @@ static void ioq_pin_at(struct ioq *q, const struct ioq_ent *ent) {
 int32_t ioq_nop(struct ioq *q, double tag) {
 	struct ioq_ent *ent;
 	int ret = ioq_request(q, IOQ_NOP, tag, &ent);
-	if (ret == 0) {
-		ioq_enqueue(q, ent);
+	if (ret != 0) {
+		return ret;
 	}
-	return ret;
+	ioq_enqueue(q, ent);
+	return (int32_t)ent->index;
 }
 
 int32_t ioq_close(struct ioq *q, int32_t fd, double tag) {
@@ -365,11 +366,12 @@ int32_t ioq_close(struct ioq *q, int32_t fd, double tag) {
 	}
 	struct ioq_ent *ent;
 	int ret = ioq_request(q, IOQ_CLOSE, tag, &ent);
-	if (ret == 0) {
-		ent->fd = fd;
-		ioq_enqueue(q, ent);
+	if (ret != 0) {
+		return ret;
 	}
-	return ret;
+	ent->fd = fd;
+	ioq_enqueue(q, ent);
+	return (int32_t)ent->index;
 }
 
 int32_t ioq_opendir(struct ioq *q, uint32_t at, const uint8_t *path, uint32_t len, uint32_t flags, double tag) {
@@ -400,7 +402,7 @@ int32_t ioq_opendir(struct ioq *q, uint32_t at, const uint8_t *path, uint32_t le
 	ent->flags = flags;
 	ioq_pin_at(q, ent);
 	ioq_enqueue(q, ent);
-	return 0;
+	return (int32_t)ent->index;
 
 fail:
 	ioq_unrequest(q, ent);
@@ -419,13 +421,14 @@ int32_t ioq_closedir(struct ioq *q, uint32_t dir, double tag) {
 
 	struct ioq_ent *ent;
 	ret = ioq_request(q, IOQ_CLOSEDIR, tag, &ent);
-	if (ret == 0) {
-		ent->dir = dir;
-		ent->dirp = d;
-		d->state = DIR_CLOSING;
-		ioq_enqueue(q, ent);
+	if (ret != 0) {
+		return ret;
 	}
-	return ret;
+	ent->dir = dir;
+	ent->dirp = d;
+	d->state = DIR_CLOSING;
+	ioq_enqueue(q, ent);
+	return (int32_t)ent->index;
 }
 
 int32_t ioq_stat(struct ioq *q, uint32_t at, const uint8_t *path, uint32_t len, uint32_t flags, double tag) {
@@ -435,12 +438,13 @@ int32_t ioq_stat(struct ioq *q, uint32_t at, const uint8_t *path, uint32_t len, 
 
 	struct ioq_ent *ent;
 	int ret = ioq_path_request(q, IOQ_STAT, at, path, len, tag, &ent);
-	if (ret == 0) {
-		ent->flags = flags;
-		ioq_pin_at(q, ent);
-		ioq_enqueue(q, ent);
+	if (ret != 0) {
+		return ret;
 	}
-	return ret;
+	ent->flags = flags;
+	ioq_pin_at(q, ent);
+	ioq_enqueue(q, ent);
+	return (int32_t)ent->index;
 }
 
 int32_t ioq_submit(struct ioq *q) {

@@ -166,8 +166,9 @@ struct ioq_ent *ioq_entries(struct ioq *q);
 /**
  * Request a NOP.
  *
- * Every request function returns 0 on success, or -EAGAIN when the queue is
- * full, -EINTR after ioq_cancel(), -ENOMEM.
+ * Every request function returns the index of the entry it took (>= 0) on
+ * success, or -EAGAIN when the queue is full, -EINTR after ioq_cancel(),
+ * -ENOMEM.
  */
 int32_t ioq_nop(struct ioq *q, double tag);
 
@@ -186,14 +187,15 @@ int32_t ioq_close(struct ioq *q, int32_t fd, double tag);
  *         -ENAMETOOLONG if len >= PATH_MAX, -ENOENT if len == 0.
  * @param flags
  *         0 or IOQ_OPENDIR_STAT.
- * @return 0, -EBADF for a bad `at`, or as ioq_nop().
+ * @return An entry index, -EBADF for a bad `at`, or as ioq_nop().
  */
 int32_t ioq_opendir(struct ioq *q, uint32_t at, const uint8_t *path, uint32_t len, uint32_t flags, double tag);
 
 /**
  * Request closing a directory.  The handle is invalid from now on.
- * @return 0, -EBADF for a stale or unopened handle, -EBUSY while requests
- *         relative to it are in flight, or as ioq_nop() (never -EINTR).
+ * @return An entry index, -EBADF for a stale or unopened handle, -EBUSY
+ *         while requests relative to it are in flight, or as ioq_nop() (never
+ *         -EINTR).
  */
 int32_t ioq_closedir(struct ioq *q, uint32_t dir, double tag);
 

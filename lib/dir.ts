@@ -1,0 +1,295 @@
+/**
+ * Directories opened through an `IoQueue`: their entries, read in batches.
+ *
+ * @module
+ */
+
+import type { QueueCore } from "./core.ts";
+import { osError } from "./errors.ts";
+import { DT, META } from "./layout.ts";
+import { displayPath, joinPath, type PathLike } from "./path.ts";
+
+/** What kind of file a directory entry is, as the directory says. */
+export type EntryType =
+  | "file"
+  | "dir"
+  | "symlink"
+  | "fifo"
+  | "socket"
+  | "char"
+  | "block"
+  | "unknown";
+
+/** Entry types by DT_* value. */
+const TYPES: readonly EntryType[] = (() => {
+  const types: EntryType[] = new Array(16).fill("unknown");
+  types[DT.FIFO] = "fifo";
+  types[DT.CHR] = "char";
+  types[DT.DIR] = "dir";
+  types[DT.BLK] = "block";
+  types[DT.REG] = "file";
+  types[DT.LNK] = "symlink";
+  types[DT.SOCK] = "socket";
+  return types;
+})();
+
+/**
+ * One directory entry: a `Deno.DirEntry` plus its type and, when the name is
+ * not valid UTF-8, its raw bytes.
+ */
+export interface DirEntry extends Deno.DirEntry {
+  /** The entry's type; `"unknown"` when the file system does not say. */
+  type: EntryType;
+  /** The raw name, present only when it is not valid UTF-8 (`name` then has U+FFFD). */
+  nameBytes?: Uint8Array;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * A batch of entries from one `Dir.readBatch()` call: names decoded at once,
+ * and per-entry metadata read on demand.  `type()`, `isUtf8()` and `bytes()`
+ * read buffers the queue reuses: use them before the next read on the same
+ * queue.
+ *
+ * @example Count the subdirectories of a directory
+ * ```ts
+ * import { IoQueue } from "@ioq/ioq";
+ *
+ * using q = new IoQueue();
+ * q.opendir(".", 0);
+ * const [done] = await q.pop();
+ * using dir = done.op === "opendir" ? done.dir! : undefined!;
+ * let dirs = 0;
+ * for (let batch = dir.readBatch(); batch; batch = dir.readBatch()) {
+ *   for (let i = 0; i < batch.names.length; i++) if (batch.type(i) === 4) dirs++;
+ * }
+ * console.log(dirs);
+ * ```
+ */
+export class DirBatch {
+  /** The names, decoded as UTF-8 (invalid bytes become U+FFFD). */
+  readonly names: string[];
+  /** The queue's meta words: [bytes used, entry 0, entry 1, ...]. */
+  readonly #meta: Uint32Array;
+  /** The queue's name bytes. */
+  readonly #bytes: Uint8Array;
+  /** Byte offset of each name, computed on first use. */
+  #offsets: Uint32Array | undefined;
+
+  /** Internal: built by `Dir.readBatch()`. */
+  constructor(names: string[], meta: Uint32Array, bytes: Uint8Array) {
+    this.names = names;
+    this.#meta = meta;
+    this.#bytes = bytes;
+  }
+
+  /** @returns The DT_* type of entry `i` (0 = unknown, 4 = dir, 8 = file, 10 = symlink, ...). */
+  type(i: number): number {
+    return this.#meta[i + 1] & META.TYPE_MASK;
+  }
+
+  /** @returns Whether entry `i`'s name is valid UTF-8 (so `names[i]` is exact). */
+  isUtf8(i: number): boolean {
+    return (this.#meta[i + 1] & META.NOT_UTF8) === 0;
+  }
+
+  /** @returns A copy of entry `i`'s raw name bytes. */
+  bytes(i: number): Uint8Array {
+    if (!this.#offsets) {
+      const offsets = new Uint32Array(this.names.length);
+      let at = 0;
+      for (let j = 0; j < offsets.length; j++) {
+        offsets[j] = at;
+        at += (this.#meta[j + 1] >>> META.LEN_SHIFT) + 1;
+      }
+      this.#offsets = offsets;
+    }
+    const start = this.#offsets[i];
+    return this.#bytes.slice(start, start + (this.#meta[i + 1] >>> META.LEN_SHIFT));
+  }
+
+  /** @returns Entry `i` as a `DirEntry`. */
+  entry(i: number): DirEntry {
+    const dt = this.type(i);
+    const entry: DirEntry = {
+      name: this.names[i],
+      isFile: dt === DT.REG,
+      isDirectory: dt === DT.DIR,
+      isSymlink: dt === DT.LNK,
+      type: TYPES[dt] ?? "unknown",
+    };
+    if (!this.isUtf8(i)) entry.nameBytes = this.bytes(i);
+    return entry;
+  }
+}
+
+/** Reads a Dir's native handle (for the queue's `at` and `closedir`). */
+let handleOf: (dir: Dir, op: string) => number;
+/** Marks a Dir closed without closing it (its closedir request is queued). */
+let retire: (dir: Dir) => void;
+
+/**
+ * An open directory, from an `"opendir"` completion of an `IoQueue`.  Its
+ * first entries were read when it was opened.  Close it with `close()` (now)
+ * or `IoQueue.closedir()` (through the queue); closing the queue closes it too.
+ *
+ * @example List a directory
+ * ```ts
+ * import { IoQueue } from "@ioq/ioq";
+ *
+ * using q = new IoQueue();
+ * q.opendir("/", 1);
+ * const [c] = await q.pop();
+ * if (c.op === "opendir" && c.dir) {
+ *   using dir = c.dir;
+ *   for (const entry of dir) console.log(entry.name, entry.type);
+ * }
+ * ```
+ */
+export class Dir implements Disposable, Iterable<DirEntry> {
+  /** The queue's shared state. */
+  readonly #core: QueueCore;
+  /** The native handle. */
+  readonly #handle: number;
+  /** How it was named when opened. */
+  readonly #name: PathLike;
+  /** The directory it was opened relative to, if any. */
+  readonly #parent: Dir | undefined;
+  /** The path, once computed. */
+  #path: string | undefined;
+  /** Whether it is closed (or being closed through the queue). */
+  #closed = false;
+
+  static {
+    handleOf = (dir, op) => dir.#check(op);
+    retire = (dir) => {
+      dir.#closed = true;
+    };
+  }
+
+  /** Internal: directories come from `IoQueue` completions. */
+  constructor(core: QueueCore, handle: number, name: PathLike, parent?: Dir) {
+    this.#core = core;
+    this.#handle = handle;
+    this.#name = name;
+    this.#parent = parent;
+  }
+
+  /** The path it was opened with, joined to its parent's path when opened relative to one. */
+  get path(): string {
+    this.#path ??= this.#parent
+      ? joinPath(this.#parent.path, displayPath(this.#name))
+      : displayPath(this.#name);
+    return this.#path;
+  }
+
+  /** Whether it has been closed (directly, through the queue, or with its queue). */
+  get closed(): boolean {
+    return this.#closed || this.#core.closed;
+  }
+
+  /** The handle, for an operation on an open directory. */
+  #check(op: string): number {
+    this.#core.check(op);
+    if (this.#closed) {
+      throw new Deno.errors.BadResource(`Cannot ${op}: directory '${this.path}' is closed`);
+    }
+    return this.#handle;
+  }
+
+  /** Whether `core` is the queue this directory belongs to. */
+  belongsTo(core: QueueCore): boolean {
+    return this.#core === core;
+  }
+
+  /**
+   * The directory's file descriptor (owned by the directory: do not close it).
+   *
+   * @throws {Deno.errors.BadResource} When the directory or its queue is closed.
+   */
+  get fd(): number {
+    const handle = this.#check("get fd");
+    const fd = this.#core.sym.ioq_dir_fd(this.#core.check("get fd"), handle);
+    if (fd < 0) throw osError(fd, "fd", this.path);
+    return fd;
+  }
+
+  /**
+   * Reads the next batch of entries (`.` and `..` are skipped).  Small
+   * directories need no syscall: their entries were read when opened.
+   *
+   * @returns The batch, or `null` at the end.
+   * @throws {Deno.errors.BadResource} When the directory or queue is closed.
+   * @throws {Error} An OS error from getdents64, with `code`.
+   */
+  readBatch(): DirBatch | null {
+    const handle = this.#check("read directory");
+    const core = this.#core;
+    const { names, meta } = core;
+    const n = core.sym.ioq_dir_read(
+      core.check("read directory"),
+      handle,
+      names,
+      names.length,
+      meta,
+      meta.length,
+    );
+    if (n < 0) throw osError(n, "readdir", this.path);
+    if (n === 0) return null;
+    // One decode for the whole batch; the last NUL is left out so split()
+    // gives exactly n names
+    const text = decoder.decode(names.subarray(0, meta[0] - 1));
+    return new DirBatch(text.split("\0"), meta, names);
+  }
+
+  /** @returns Every remaining entry. */
+  readAll(): DirEntry[] {
+    const out: DirEntry[] = [];
+    for (let batch = this.readBatch(); batch; batch = this.readBatch()) {
+      for (let i = 0; i < batch.names.length; i++) out.push(batch.entry(i));
+    }
+    return out;
+  }
+
+  /** Iterates over the remaining entries. */
+  *[Symbol.iterator](): IterableIterator<DirEntry> {
+    for (let batch = this.readBatch(); batch; batch = this.readBatch()) {
+      for (let i = 0; i < batch.names.length; i++) yield batch.entry(i);
+    }
+  }
+
+  /**
+   * Closes the directory now, on this thread.  Idempotent; a no-op once its
+   * queue is closed (which closed it).
+   *
+   * @throws {Deno.errors.Busy} While requests relative to it are in flight.
+   */
+  close(): void {
+    if (this.closed) return;
+    const core = this.#core;
+    const ret = core.sym.ioq_dir_close(core.check("close directory"), this.#handle);
+    if (ret === -16) throw osError(ret, "closedir", this.path);
+    this.#closed = true;
+    if (ret < 0) throw osError(ret, "closedir", this.path);
+  }
+
+  /** Closes the directory (see `close()`). */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/**
+ * Internal: the native handle of an open directory.
+ *
+ * @throws {Deno.errors.BadResource} When it or its queue is closed.
+ */
+export function dirHandle(dir: Dir, op: string): number {
+  return handleOf(dir, op);
+}
+
+/** Internal: marks a directory closed once its closedir request is queued. */
+export function retireDir(dir: Dir): void {
+  retire(dir);
+}
