@@ -28,6 +28,7 @@ export {
   type CloseCompletion,
   type CloseDirCompletion,
   type Completion,
+  type CompletionBase,
   IoQueue,
   type IoQueueOptions,
   type NopCompletion,

@@ -3,6 +3,7 @@
 
 #define _GNU_SOURCE
 #include "dir.h"
+#include "inject.h"
 #include "queue.h"
 #include "stat.h"
 #include <errno.h>
@@ -33,7 +34,7 @@ void exec_run(struct ioq_ent *ent) {
 	int ret;
 	switch (ent->op) {
 	case IOQ_NOP:
-		ret = 0;
+		ret = inject_stall();
 		break;
 
 	case IOQ_CLOSE:

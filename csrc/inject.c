@@ -4,6 +4,7 @@
 #include "inject.h"
 #include <errno.h>
 #include <stdatomic.h>
+#include <time.h>
 
 /** One injection point. */
 struct inject_point {
@@ -33,6 +34,15 @@ int inject_error(enum ioq_inject_point point) {
 		if (atomic_compare_exchange_weak(&p->count, &count, next)) {
 			return atomic_load(&p->err);
 		}
+	}
+	return 0;
+}
+
+int inject_stall(void) {
+	int err = inject_error(IOQ_INJECT_STALL);
+	if (err < 0) {
+		struct timespec ts = {-err / 1000, (long)(-err % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
 	}
 	return 0;
 }

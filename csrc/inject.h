@@ -12,4 +12,7 @@
  */
 int inject_error(enum ioq_inject_point point);
 
+/** Pass through IOQ_INJECT_STALL: sleep if it is on.  @return 0. */
+int inject_stall(void);
+
 #endif // IOQ_INJECT_H

@@ -482,9 +482,13 @@ int32_t ioq_trypop(struct ioq *q, uint32_t *out, uint32_t max) {
 	return (int32_t)n;
 }
 
-int32_t ioq_wait(struct ioq *q, int32_t timeout_us) {
+uint32_t ioq_epoch(const struct ioq *q) {
+	return atomic_load(&q->wake_gen);
+}
+
+int32_t ioq_wait(struct ioq *q, int32_t timeout_us, uint32_t epoch) {
 	atomic_fetch_add(&q->waiters, 1);
-	unsigned gen0 = atomic_load(&q->wake_gen);
+	unsigned gen0 = epoch;
 	// Sequentially consistent with ioq_trypop(): either we see its new
 	// ticket, or it sees us in `waiters` and moves wake_gen past gen0
 	size_t ticket = atomic_load(&q->ready_ticket);
@@ -530,7 +534,7 @@ int32_t ioq_pop(struct ioq *q, uint32_t *out, uint32_t max, int32_t timeout_us) 
 	if (n != 0 || q->inflight == 0 || timeout_us <= 0) {
 		return n;
 	}
-	int32_t ret = ioq_wait(q, timeout_us);
+	int32_t ret = ioq_wait(q, timeout_us, ioq_epoch(q));
 	if (ret < 0) {
 		return ret;
 	}

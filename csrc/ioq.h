@@ -219,15 +219,27 @@ int32_t ioq_submit(struct ioq *q);
 int32_t ioq_trypop(struct ioq *q, uint32_t *out, uint32_t max);
 
 /**
+ * @return The queue's wake epoch: it moves whenever waiters must wake up
+ *         early (ioq_cancel(), ioq_stop_waits(), a pop that moved the read
+ *         position under a waiter).  Pass it to ioq_wait().
+ */
+uint32_t ioq_epoch(const struct ioq *q);
+
+/**
  * Wait until a completion is ready, without popping it.  Safe to call from a
  * thread other than the owner; the owner must call ioq_submit() first.
  *
  * @param timeout_us
  *         How long to wait, in microseconds; 0 only checks.
- * @return 1 if a completion is ready, 0 on timeout, -EINTR if woken by
- *         ioq_cancel(), -ECANCELED after ioq_stop_waits().
+ * @param epoch
+ *         ioq_epoch() as the owner read it when it decided to wait: if the
+ *         epoch has moved since (say the owner cancelled before this thread
+ *         got to run), the wait ends at once.
+ * @return 1 if a completion is ready, 0 on timeout or when the owner popped
+ *         meanwhile, -EINTR if woken by ioq_cancel(), -ECANCELED after
+ *         ioq_stop_waits().
  */
-int32_t ioq_wait(struct ioq *q, int32_t timeout_us);
+int32_t ioq_wait(struct ioq *q, int32_t timeout_us, uint32_t epoch);
 
 /**
  * ioq_trypop(), then if nothing was ready and requests are in flight, wait up
@@ -325,6 +337,8 @@ enum ioq_inject_point {
 	IOQ_INJECT_RING_SETUP = 0,
 	/** io_uring_enter() for submission in a worker. */
 	IOQ_INJECT_SUBMIT = 1,
+	/** A NOP on a worker: it sleeps -err milliseconds before completing. */
+	IOQ_INJECT_STALL = 2,
 	/** The number of points. */
 	IOQ_INJECT_COUNT,
 };

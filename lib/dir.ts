@@ -59,12 +59,13 @@ const decoder = new TextDecoder();
  * using q = new IoQueue();
  * q.opendir(".", 0);
  * const [done] = await q.pop();
- * using dir = done.op === "opendir" ? done.dir! : undefined!;
- * let dirs = 0;
+ * if (done.op !== "opendir" || !done.dir) throw done.error;
+ * using dir = done.dir;
+ * let subdirs = 0;
  * for (let batch = dir.readBatch(); batch; batch = dir.readBatch()) {
- *   for (let i = 0; i < batch.names.length; i++) if (batch.type(i) === 4) dirs++;
+ *   for (let i = 0; i < batch.names.length; i++) if (batch.type(i) === 4) subdirs++;
  * }
- * console.log(dirs);
+ * console.log(subdirs);
  * ```
  */
 export class DirBatch {
@@ -84,17 +85,17 @@ export class DirBatch {
     this.#bytes = bytes;
   }
 
-  /** @returns The DT_* type of entry `i` (0 = unknown, 4 = dir, 8 = file, 10 = symlink, ...). */
+  /** Returns the DT_* type of entry `i` (0 = unknown, 4 = dir, 8 = file, 10 = symlink, ...). */
   type(i: number): number {
     return this.#meta[i + 1] & META.TYPE_MASK;
   }
 
-  /** @returns Whether entry `i`'s name is valid UTF-8 (so `names[i]` is exact). */
+  /** Returns whether entry `i`'s name is valid UTF-8 (so `names[i]` is exact). */
   isUtf8(i: number): boolean {
     return (this.#meta[i + 1] & META.NOT_UTF8) === 0;
   }
 
-  /** @returns A copy of entry `i`'s raw name bytes. */
+  /** Returns a copy of entry `i`'s raw name bytes. */
   bytes(i: number): Uint8Array {
     if (!this.#offsets) {
       const offsets = new Uint32Array(this.names.length);
@@ -109,7 +110,7 @@ export class DirBatch {
     return this.#bytes.slice(start, start + (this.#meta[i + 1] >>> META.LEN_SHIFT));
   }
 
-  /** @returns Entry `i` as a `DirEntry`. */
+  /** Returns entry `i` as a `DirEntry`. */
   entry(i: number): DirEntry {
     const dt = this.type(i);
     const entry: DirEntry = {
@@ -125,7 +126,7 @@ export class DirBatch {
 }
 
 /** Reads a Dir's native handle (for the queue's `at` and `closedir`). */
-let handleOf: (dir: Dir, op: string) => number;
+let handleOf: (dir: Dir, op: string, core: QueueCore) => number;
 /** Marks a Dir closed without closing it (its closedir request is queued). */
 let retire: (dir: Dir) => void;
 
@@ -162,7 +163,12 @@ export class Dir implements Disposable, Iterable<DirEntry> {
   #closed = false;
 
   static {
-    handleOf = (dir, op) => dir.#check(op);
+    handleOf = (dir, op, core) => {
+      if (!(#core in dir) || dir.#core !== core) {
+        throw new TypeError(`Cannot ${op}: the directory must be one of this queue's`);
+      }
+      return dir.#check(op);
+    };
     retire = (dir) => {
       dir.#closed = true;
     };
@@ -196,11 +202,6 @@ export class Dir implements Disposable, Iterable<DirEntry> {
       throw new Deno.errors.BadResource(`Cannot ${op}: directory '${this.path}' is closed`);
     }
     return this.#handle;
-  }
-
-  /** Whether `core` is the queue this directory belongs to. */
-  belongsTo(core: QueueCore): boolean {
-    return this.#core === core;
   }
 
   /**
@@ -243,7 +244,7 @@ export class Dir implements Disposable, Iterable<DirEntry> {
     return new DirBatch(text.split("\0"), meta, names);
   }
 
-  /** @returns Every remaining entry. */
+  /** Reads every remaining entry. */
   readAll(): DirEntry[] {
     const out: DirEntry[] = [];
     for (let batch = this.readBatch(); batch; batch = this.readBatch()) {
@@ -281,12 +282,13 @@ export class Dir implements Disposable, Iterable<DirEntry> {
 }
 
 /**
- * Internal: the native handle of an open directory.
+ * Internal: the native handle of an open directory of the queue `core`.
  *
+ * @throws {TypeError} When it is not a directory of that queue.
  * @throws {Deno.errors.BadResource} When it or its queue is closed.
  */
-export function dirHandle(dir: Dir, op: string): number {
-  return handleOf(dir, op);
+export function dirHandle(dir: Dir, op: string, core: QueueCore): number {
+  return handleOf(dir, op, core);
 }
 
 /** Internal: marks a directory closed once its closedir request is queued. */

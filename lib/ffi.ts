@@ -42,10 +42,11 @@ const SYMBOLS = {
   ioq_trypop: { parameters: ["pointer", "buffer", "u32"], result: "i32" },
   /** (q, u32 *out, u32 max, i32 timeout_us): blocks the calling thread */
   ioq_pop: { parameters: ["pointer", "buffer", "u32", "i32"], result: "i32" },
-  /** ioq_wait(q, i32 timeout_us) on Deno's blocking pool */
+  ioq_epoch: { parameters: ["pointer"], result: "u32" },
+  /** ioq_wait(q, i32 timeout_us, u32 epoch) on Deno's blocking pool */
   ioq_wait_async: {
     name: "ioq_wait",
-    parameters: ["pointer", "i32"],
+    parameters: ["pointer", "i32", "u32"],
     result: "i32",
     nonblocking: true,
   },

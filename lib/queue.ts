@@ -76,7 +76,7 @@ export interface StatOptions {
 }
 
 /** Fields every completion has. */
-interface CompletionBase<Op extends string> {
+export interface CompletionBase<Op extends string> {
   /** The operation. */
   readonly op: Op;
   /** The tag given with the request. */
@@ -281,10 +281,7 @@ export class IoQueue implements Disposable, AsyncDisposable {
   /** The native handle of an `at` directory, checked to belong to this queue. */
   #at(op: string, at: Dir | undefined): number {
     if (at === undefined) return 0;
-    if (!(at instanceof Dir) || !at.belongsTo(this.#core)) {
-      throw new TypeError(`Cannot ${op}: 'at' must be an open directory of this queue`);
-    }
-    return dirHandle(at, op);
+    return dirHandle(at, op, this.#core);
   }
 
   /**
@@ -341,7 +338,7 @@ export class IoQueue implements Disposable, AsyncDisposable {
   closedir(dir: Dir, tag: number): void {
     const ptr = this.#core.check("closedir");
     checkTag("closedir", tag);
-    const handle = this.#at("closedir", dir);
+    const handle = dirHandle(dir, "closedir", this.#core);
     const ret = this.#core.sym.ioq_closedir(ptr, handle, tag);
     if (ret < 0) this.#refuse(ret, "closedir", dir.path);
     retireDir(dir);
@@ -374,17 +371,20 @@ export class IoQueue implements Disposable, AsyncDisposable {
   }
 
   /**
-   * Closes the queue (no arguments), or requests `close(fd)` (two arguments).
+   * Closes the queue: stops its workers, closes every directory it opened
+   * (popped or not) and resolves a pending `pop()` with `[]`; later use
+   * throws `Deno.errors.BadResource`.  Idempotent.
+   */
+  close(): void;
+  /**
+   * Requests `close(fd)` on a worker.  It always runs, even after `cancel()`.
    *
-   * Closing the queue stops its workers, closes every directory it opened and
-   * resolves a pending `pop()` with `[]`; later use throws.  It is idempotent.
-   *
-   * @param fd A file descriptor to close on a worker (always runs, even after `cancel()`).
+   * @param fd A file descriptor of yours.
    * @param tag A number of yours, returned in the completion.
    * @throws {RangeError} For an fd that is not a non-negative 32-bit integer.
    * @throws {Deno.errors.WouldBlock} With code `EAGAIN` when the queue is full.
+   * @throws {Deno.errors.BadResource} When the queue is closed.
    */
-  close(): void;
   close(fd: number, tag: number): void;
   close(fd?: number, tag?: number): void {
     if (fd === undefined) {
@@ -479,7 +479,8 @@ export class IoQueue implements Disposable, AsyncDisposable {
     if (!this.#waiting) {
       const sym = this.#core.sym;
       sym.ioq_submit(ptr);
-      this.#waiting = sym.ioq_wait_async(ptr, WAIT_US).then((ret) => {
+      // The epoch read now makes a cancel() that beats the wait's thread count
+      this.#waiting = sym.ioq_wait_async(ptr, WAIT_US, sym.ioq_epoch(ptr)).then((ret) => {
         this.#waiting = null;
         // close() ran while we waited: it left the teardown to us
         if (this.#core.closed) this.#core.destroy();
