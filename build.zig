@@ -21,6 +21,7 @@ const lib_sources = [_][]const u8{
     "dir.c",
     "dirtab.c",
     "exec.c",
+    "fdlimit.c",
     "inject.c",
     "ioq.c",
     "layout.c",

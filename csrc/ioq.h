@@ -351,6 +351,13 @@ enum ioq_inject_point {
  */
 int32_t ioq_test_inject(int32_t point, int32_t err, int32_t count);
 
+/**
+ * @return How many more descriptors this process may open now: the
+ *         RLIMIT_NOFILE soft limit minus the descriptors open, or a negative
+ *         errno value.
+ */
+int32_t ioq_fd_headroom(void);
+
 /** Bits of ioq_features(). */
 enum ioq_feature {
 	/** Built with liburing. */

@@ -1,0 +1,902 @@
+/**
+ * The engine behind `walk()`: keeps an `IoQueue` full of directory opens
+ * ahead of the reader, reads each directory in batches, and caches open
+ * directories (as `openat` anchors for their children) within a descriptor
+ * budget, evicting the least recently used.
+ *
+ * @module
+ */
+
+import type { Dir, DirBatch } from "./dir.ts";
+import { osError } from "./errors.ts";
+import { ffi } from "./ffi.ts";
+import { BreadthFirst, DepthFirst, type Frontier } from "./frontier.ts";
+import { DT } from "./layout.ts";
+import { Lru, type LruItem } from "./lru.ts";
+import { PATH_MAX } from "./path.ts";
+import { type Completion, IoQueue, type IoQueueOptions } from "./queue.ts";
+import { basename, childPrefix } from "./walk_path.ts";
+
+/** An entry `walk()` yields. */
+export interface WalkEntry extends Deno.DirEntry {
+  /** The path: the root joined with the names below it, as `@std/fs` `walk` gives it. */
+  path: string;
+  /** Depth below the root (the root is 0). */
+  depth: number;
+  /** The raw name, only when it is not valid UTF-8 (`name` then has U+FFFD). */
+  nameBytes?: Uint8Array;
+  /** The raw path, only when some part of it is not valid UTF-8. */
+  pathBytes?: Uint8Array;
+  /** The entry's stat (lstat; stat for followed symlinks), with `walk(root, { stat: true })`. */
+  stat?: Deno.FileInfo;
+}
+
+/** `WalkOptions` with defaults applied (see walk.ts). */
+export interface WalkConfig {
+  maxDepth: number;
+  includeFiles: boolean;
+  includeDirs: boolean;
+  includeSymlinks: boolean;
+  followSymlinks: boolean;
+  canonicalize: boolean;
+  exts: string[] | undefined;
+  match: RegExp[] | undefined;
+  skip: RegExp[] | undefined;
+  order: "bfs" | "dfs";
+  signal: AbortSignal | undefined;
+  onError: ((error: Error, path: string) => void) | undefined;
+  stat: boolean;
+  sameFilesystem: boolean;
+}
+
+/** `@std/fs` walk's filter: extensions, then match, then skip. */
+export function include(
+  path: string,
+  exts: string[] | undefined,
+  match: RegExp[] | undefined,
+  skip: RegExp[] | undefined,
+): boolean {
+  if (exts && !exts.some((ext) => path.endsWith(ext))) return false;
+  if (match && !match.some((pattern) => pattern.test(path))) return false;
+  if (skip && skip.some((pattern) => pattern.test(path))) return false;
+  return true;
+}
+
+const encoder = new TextEncoder();
+
+/** Longest relative path an open request may carry (PATH_MAX less the NUL). */
+const PATH_LIMIT = PATH_MAX - 1;
+
+/** A directory of the walk. */
+class Node implements LruItem<Node> {
+  lruPrev: Node | null = null;
+  lruNext: Node | null = null;
+  inLru = false;
+  /** The open directory, or null. */
+  dir: Dir | null = null;
+  /** An open request is in flight. */
+  opening = false;
+  /** The open request completed (or failed): the frontier may hand it out. */
+  settled = false;
+  /** Its entries have been read. */
+  read = false;
+  /** Subdirectories found in it and not yet opened. */
+  pending = 0;
+  /** Requests in flight relative to its directory. */
+  pins = 0;
+  /** Descendants waiting for it to reopen, so they can open relative to it. */
+  waiters: Node[] | null = null;
+  /** The node its open request is relative to. */
+  anchor: Node | null = null;
+  /** Device and inode, once known (following symlinks, same-file-system walks). */
+  dev = -1;
+  ino = -1;
+
+  /** A directory named `name` (raw bytes `raw` when not UTF-8) in `parent`. */
+  constructor(
+    readonly parent: Node | null,
+    readonly name: string,
+    readonly raw: Uint8Array | undefined,
+    readonly path: string,
+    readonly rawPath: Uint8Array | undefined,
+    readonly depth: number,
+  ) {}
+
+  /** Whether its directory can serve as an `at` anchor now. */
+  get anchorable(): boolean {
+    return this.dir !== null;
+  }
+
+  /** The name's length in bytes. */
+  get byteLength(): number {
+    return this.raw ? this.raw.length : encoder.encode(this.name).length;
+  }
+}
+
+/** A listed entry, held while stats it needs are in flight. */
+interface Pending {
+  /** The name (U+FFFD for bytes that are not UTF-8). */
+  name: string;
+  /** The raw name, when it is not UTF-8. */
+  raw: Uint8Array | undefined;
+  /** The DT_* type from the directory, replaced by the stat's type once known. */
+  dt: number;
+  /** The stat result, once it arrived. */
+  stat?: Deno.FileInfo;
+  /** The stat error, once it arrived. */
+  error?: Error;
+  /** Whether the stat followed a symlink. */
+  followed: boolean;
+}
+
+/** What a tag refers to: an open, or a stat of an entry of `node` (null: the root). */
+type Slot = { kind: "open"; node: Node } | { kind: "stat"; pending: Pending; node: Node | null };
+
+/** The DT_* type of a stat. */
+function statType(stat: Deno.FileInfo): number {
+  if (stat.isDirectory) return DT.DIR;
+  if (stat.isFile) return DT.REG;
+  if (stat.isSymlink) return DT.LNK;
+  if (stat.isFifo) return DT.FIFO;
+  if (stat.isSocket) return DT.SOCK;
+  if (stat.isCharDevice) return DT.CHR;
+  if (stat.isBlockDevice) return DT.BLK;
+  return DT.UNKNOWN;
+}
+
+/** Errors of a followed stat that mean "a broken link", not a failure. */
+function brokenLink(error: Error): boolean {
+  const code = (error as Error & { code?: string }).code;
+  return code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP";
+}
+
+/** Concatenates byte strings. */
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** What a walk is given, once its arguments are checked. */
+export interface WalkSetup {
+  /** The root, as given (opened as such). */
+  root: string;
+  /** The root as @std/fs shows it: normalized. */
+  display: string;
+  /** The options with defaults. */
+  cfg: WalkConfig;
+  /** A queue to use, or options for one of its own. */
+  queue: IoQueue | IoQueueOptions | undefined;
+}
+
+/** Walks one tree.  One use. */
+export class Walker {
+  /** Checks the arguments (called by run(), so errors surface on the first next()). */
+  readonly #setup: () => WalkSetup;
+  #q!: IoQueue;
+  #cfg!: WalkConfig;
+  #root = "";
+  #display = "";
+  #frontier!: Frontier<Node>;
+  readonly #lru = new Lru<Node>();
+  readonly #slots: (Slot | undefined)[] = [];
+  readonly #freeSlots: number[] = [];
+  /** Descriptors held or about to be: open directories, opens and closes in flight. */
+  #fds = 0;
+  /** The descriptor budget. */
+  #budget = 0;
+  /** Opens to keep in flight or settled-unread ahead of the reader. */
+  #window = 0;
+  /** Opens in flight plus settled directories not yet read. */
+  #ahead = 0;
+  /** Requests in flight. */
+  #inFlight = 0;
+  /** Stats in flight. */
+  #stats = 0;
+  /** Whether opens must also stat the directory. */
+  #statDirs = false;
+  /** The root's device, for sameFilesystem. */
+  #rootDev = -1;
+  /** When the walk last let the event loop run. */
+  #lastBreath = 0;
+
+  /** Prepares a walk; `setup` checks and supplies its arguments. */
+  constructor(setup: () => WalkSetup) {
+    this.#setup = setup;
+  }
+
+  /** Applies the setup: options, queue, budget. */
+  #begin(queue: IoQueue, setup: WalkSetup): void {
+    const { cfg } = setup;
+    this.#q = queue;
+    this.#cfg = cfg;
+    this.#root = setup.root;
+    this.#display = setup.display;
+    this.#frontier = cfg.order === "dfs" ? new DepthFirst<Node>() : new BreadthFirst<Node>();
+    this.#statDirs = cfg.followSymlinks || cfg.sameFilesystem;
+    const headroom = ffi().ioq_fd_headroom();
+    // Leave the host some descriptors; an open needs at most one at a time
+    const room = headroom > 0 ? headroom - 16 : 64;
+    this.#budget = Math.max(4, Math.min(room, queue.depth, 4096));
+    this.#window = Math.max(1, Math.min(this.#budget - 2, 256));
+  }
+
+  /** Reports an error: onError when given, else throws. */
+  #error(error: Error, path: string): void {
+    if (this.#cfg.onError) this.#cfg.onError(error, path);
+    else throw error;
+  }
+
+  /** A tag for a slot. */
+  #tag(slot: Slot): number {
+    const tag = this.#freeSlots.length > 0 ? this.#freeSlots.pop()! : this.#slots.length;
+    this.#slots[tag] = slot;
+    return tag;
+  }
+
+  /** Takes back a tag. */
+  #untag(tag: number): Slot {
+    const slot = this.#slots[tag]!;
+    this.#slots[tag] = undefined;
+    this.#freeSlots.push(tag);
+    return slot;
+  }
+
+  /** Waits for completions and handles them. */
+  async #pump(): Promise<void> {
+    let done = this.#q.tryPop();
+    if (done.length === 0) {
+      done = await this.#q.pop();
+      this.#lastBreath = performance.now();
+    }
+    for (const c of done) this.#complete(c);
+  }
+
+  /** Handles whatever completions are ready, without waiting. */
+  #poll(): void {
+    for (const c of this.#q.tryPop()) this.#complete(c);
+  }
+
+  /** Handles one completion. */
+  #complete(c: Completion): void {
+    if (c.op === "closedir") {
+      this.#inFlight--;
+      this.#fds--;
+      return;
+    }
+    const slot = this.#untag(c.tag);
+    this.#inFlight--;
+    const anchor = slot.kind === "open" ? slot.node.anchor : slot.node;
+    if (anchor) this.#unpin(anchor);
+
+    if (slot.kind === "stat") {
+      this.#stats--;
+      if (c.op === "stat") {
+        if (c.error) slot.pending.error = c.error;
+        else slot.pending.stat = c.stat;
+      }
+      return;
+    }
+
+    const node = slot.node;
+    node.opening = false;
+    node.anchor = null;
+    if (c.op !== "opendir") return;
+    if (!c.dir) {
+      this.#fds--;
+      if (node.read) {
+        // A reopened anchor failed: its waiters cannot be opened either
+        const waiters = node.waiters ?? [];
+        node.waiters = null;
+        for (const w of waiters) {
+          this.#settle(w);
+          this.#error(c.error!, w.path);
+        }
+        return;
+      }
+      this.#settle(node);
+      this.#error(c.error!, node.path);
+      return;
+    }
+    node.dir = c.dir;
+    this.#opened.add(node);
+    if (c.stat) {
+      node.dev = c.stat.dev;
+      node.ino = c.stat.ino ?? -1;
+    }
+    if (node.read) {
+      // Reopened as an anchor for waiting descendants
+      this.#lru.touch(node);
+      const waiters = node.waiters ?? [];
+      node.waiters = null;
+      for (const w of waiters) this.#open(w);
+      this.#maybeRelease(node);
+      return;
+    }
+    this.#settle(node);
+  }
+
+  /** An open request settled: the parent has one fewer pending child. */
+  #settle(node: Node): void {
+    node.settled = true;
+    if (!node.read) this.#frontier.settle(node);
+    const parent = node.parent;
+    if (parent && !node.read) {
+      parent.pending--;
+      this.#maybeRelease(parent);
+    }
+  }
+
+  /** Drops a pin; a directory nobody needs any more is closed. */
+  #unpin(node: Node): void {
+    node.pins--;
+    this.#maybeRelease(node);
+  }
+
+  /** Closes a read directory once no child needs it as an anchor. */
+  #maybeRelease(node: Node): void {
+    if (node.read && node.dir && node.pins === 0 && node.pending === 0 && !node.waiters) {
+      this.#close(node, false);
+    }
+  }
+
+  /** Closes a node's directory: through the queue, or now when evicting. */
+  #close(node: Node, now: boolean): void {
+    const dir = node.dir!;
+    node.dir = null;
+    this.#opened.delete(node);
+    this.#lru.remove(node);
+    if (!now && this.#inFlight < this.#q.depth) {
+      this.#q.closedir(dir, -1);
+      this.#inFlight++;
+    } else {
+      dir.close();
+      this.#fds--;
+    }
+  }
+
+  /** Makes room for one more descriptor, evicting cached anchors.  @returns Whether there is room. */
+  #room(): boolean {
+    while (this.#fds >= this.#budget) {
+      const victim = this.#lru.oldest((n) => n.pins === 0);
+      if (!victim) return false;
+      this.#close(victim, true);
+    }
+    return true;
+  }
+
+  /** Pins an anchor for a request relative to it. */
+  #pin(anchor: Node): void {
+    anchor.pins++;
+    this.#lru.touch(anchor);
+  }
+
+  /**
+   * Requests opening a node: relative to its parent when that is open, else to
+   * the nearest open ancestor (or the cwd), reopening an ancestor as a bridge
+   * when the relative path would be too long.
+   */
+  #open(node: Node): void {
+    const parent = node.parent;
+    let anchor: Node | null = parent;
+    let path: string | Uint8Array;
+    if (parent === null) {
+      path = this.#root;
+    } else if (parent.anchorable) {
+      path = node.raw ?? node.name;
+    } else {
+      // Collect the chain from the nearest open ancestor down to the node
+      const chain: Node[] = [node];
+      let length = node.byteLength;
+      anchor = parent;
+      while (anchor && !anchor.anchorable) {
+        chain.push(anchor);
+        length += 1 + (anchor.parent ? anchor.byteLength : encoder.encode(this.#root).length);
+        anchor = anchor.parent;
+      }
+      if (length > PATH_LIMIT) {
+        this.#bridge(node, chain);
+        return;
+      }
+      path = this.#relative(chain);
+    }
+
+    node.opening = true;
+    node.anchor = anchor;
+    if (anchor) this.#pin(anchor);
+    this.#fds++;
+    this.#inFlight++;
+    const tag = this.#tag({ kind: "open", node });
+    this.#q.opendir(path, tag, { at: anchor?.dir ?? undefined, stat: this.#statDirs });
+  }
+
+  /** The relative path through a chain (deepest node first). */
+  #relative(chain: Node[]): string | Uint8Array {
+    const parts = chain.map((n) => n.parent ? n : null);
+    const names = chain.map((n, i) => parts[i] ? n.name : this.#root).reverse();
+    if (!chain.some((n) => n.raw)) return names.join("/");
+    let out = new Uint8Array(0);
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const n = chain[i];
+      const bytes = n.parent ? (n.raw ?? encoder.encode(n.name)) : encoder.encode(this.#root);
+      const next = new Uint8Array(out.length + (out.length ? 1 : 0) + bytes.length);
+      next.set(out);
+      if (out.length) next[out.length] = 0x2f;
+      next.set(bytes, out.length + (out.length ? 1 : 0));
+      out = next;
+    }
+    return out;
+  }
+
+  /**
+   * A node's path from the nearest open ancestor is too long: reopen the
+   * deepest ancestor on the chain that is within reach, and open the node
+   * relative to it once it is open.
+   */
+  #bridge(node: Node, chain: Node[]): void {
+    // chain[chain.length - 1] is just below the open ancestor (or the root)
+    let length = 0;
+    let pick = chain.length - 1;
+    for (let i = chain.length - 1; i >= 1; i--) {
+      const n = chain[i];
+      length += (length ? 1 : 0) + (n.parent ? n.byteLength : encoder.encode(this.#root).length);
+      if (length > PATH_LIMIT) break;
+      pick = i;
+    }
+    const bridge = chain[pick];
+    (bridge.waiters ??= []).push(node);
+    if (!bridge.opening && !bridge.dir) this.#open(bridge);
+  }
+
+  /** Requests opens: what the reader needs now, then ahead within the window and budget. */
+  #fill(): void {
+    const urgent = this.#frontier.urgent();
+    if (urgent) {
+      if (!this.#room()) {
+        // Everything is pinned: the opens in flight will release descriptors
+        this.#unfetch(urgent);
+      } else {
+        this.#ahead++;
+        this.#open(urgent);
+      }
+    }
+    while (
+      this.#ahead < this.#window && this.#inFlight < this.#q.depth - 1 &&
+      this.#fds < this.#budget - 2
+    ) {
+      const node = this.#frontier.prefetch();
+      if (!node) break;
+      if (!this.#room()) {
+        this.#unfetch(node);
+        break;
+      }
+      this.#ahead++;
+      this.#open(node);
+    }
+  }
+
+  /** Puts back a node the frontier handed out but that cannot be opened yet. */
+  #unfetch(node: Node): void {
+    // Rare (every descriptor pinned): keep it, and retry after completions
+    this.#retry.push(node);
+  }
+
+  /** Nodes to open once descriptors free up. */
+  readonly #retry: Node[] = [];
+
+  /** Nodes whose directory is open. */
+  readonly #opened = new Set<Node>();
+
+  /** Opens retried nodes while there is room. */
+  #drainRetry(): void {
+    while (this.#retry.length > 0 && this.#room() && this.#inFlight < this.#q.depth - 1) {
+      this.#ahead++;
+      this.#open(this.#retry.shift()!);
+    }
+  }
+
+  /** Lets the event loop run if the walk has kept it busy for a while. */
+  async #breathe(): Promise<void> {
+    const now = performance.now();
+    if (now - this.#lastBreath > 2) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      this.#lastBreath = performance.now();
+    }
+  }
+
+  /** Whether an identity is one of a node's ancestors (or itself): a symlink loop. */
+  #isLoop(node: Node, dev: number, ino: number): boolean {
+    for (let n: Node | null = node; n; n = n.parent) {
+      if (n.dev === dev && n.ino === ino) return true;
+    }
+    return false;
+  }
+
+  /** Builds an entry. */
+  #entry(
+    path: string,
+    name: string,
+    isFile: boolean,
+    isDirectory: boolean,
+    isSymlink: boolean,
+    depth: number,
+  ): WalkEntry {
+    return { path, name, isFile, isDirectory, isSymlink, depth };
+  }
+
+  /** Walks the tree: sets up, walks, and releases everything however it ends. */
+  async *run(): AsyncGenerator<WalkEntry> {
+    const setup = this.#setup();
+    const cfg = setup.cfg;
+    const { maxDepth, exts, match, skip } = cfg;
+    if (maxDepth < 0) return;
+    const given = setup.queue;
+    const owned = !(given instanceof IoQueue);
+    const queue = given instanceof IoQueue ? given : new IoQueue(given);
+    try {
+      this.#begin(queue, setup);
+      this.#lastBreath = performance.now();
+
+      // The root, stat'ed following a symlink, as @std/fs does
+      const display = this.#display;
+      const rootStat = await this.#statRoot();
+      if (!rootStat) return;
+      if (cfg.includeDirs && include(display, exts, match, skip)) {
+        const entry = this.#entry(
+          display,
+          basename(display),
+          rootStat.isFile,
+          rootStat.isDirectory,
+          false,
+          0,
+        );
+        if (cfg.stat) entry.stat = rootStat;
+        yield entry;
+      }
+      if (maxDepth < 1 || !include(display, undefined, undefined, skip)) return;
+
+      const root = new Node(null, this.#root, undefined, display, undefined, 0);
+      root.dev = this.#rootDev = rootStat.dev;
+      root.ino = rootStat.ino ?? -1;
+      this.#frontier.push([root]);
+
+      while (true) {
+        cfg.signal?.throwIfAborted();
+        this.#drainRetry();
+        this.#fill();
+        const node = this.#frontier.next();
+        if (node) {
+          this.#ahead--;
+          if (!node.dir) {
+            // Its open failed (and was reported)
+            node.read = true;
+            continue;
+          }
+          const reading = this.#startRead(node);
+          for (
+            let entries = await this.#readBatch(reading);
+            entries;
+            entries = await this.#readBatch(reading)
+          ) {
+            for (let i = 0; i < entries.length; i++) yield entries[i];
+          }
+          this.#finishRead(reading);
+          continue;
+        }
+        if (this.#frontier.empty && this.#retry.length === 0) break;
+        if (this.#inFlight === 0) {
+          throw new Error("Cannot walk: no directory can be opened (every descriptor is in use)");
+        }
+        await this.#pump();
+      }
+      // Let the last closes complete
+      while (this.#inFlight > 0) await this.#pump();
+    } finally {
+      if (owned) await queue[Symbol.asyncDispose]();
+      else await this.#release();
+    }
+  }
+
+  /**
+   * Releases what the walk holds on a queue it does not own: waits for its
+   * requests, then closes its directories.
+   */
+  async #release(): Promise<void> {
+    while (this.#inFlight > 0) await this.#pump();
+    for (const node of this.#opened) {
+      if (node.dir) {
+        node.dir.close();
+        node.dir = null;
+      }
+    }
+    this.#opened.clear();
+  }
+
+  /** Stats the root through the queue.  @returns Its stat, or undefined after reporting an error. */
+  async #statRoot(): Promise<Deno.FileInfo | undefined> {
+    const pending: Pending = { name: this.#root, raw: undefined, dt: DT.UNKNOWN, followed: true };
+    this.#requestStat(null, pending, this.#root, true);
+    while (this.#stats > 0) await this.#pump();
+    if (pending.error) {
+      this.#error(pending.error, this.#display);
+      return undefined;
+    }
+    return pending.stat;
+  }
+
+  /** Requests a stat for a pending entry of `node` (null: the root, relative to the cwd). */
+  #requestStat(
+    node: Node | null,
+    pending: Pending,
+    path: string | Uint8Array,
+    follow: boolean,
+  ): void {
+    pending.followed = follow;
+    if (node) this.#pin(node);
+    this.#inFlight++;
+    this.#stats++;
+    const tag = this.#tag({ kind: "stat", pending, node });
+    this.#q.stat(path, tag, { at: node?.dir ?? undefined, followSymlinks: follow });
+  }
+
+  /** Waits until every stat in flight has completed. */
+  async #waitStats(): Promise<void> {
+    while (this.#stats > 0) await this.#pump();
+  }
+
+  /** Waits until the queue has room for one more request. */
+  async #capacity(): Promise<void> {
+    while (this.#inFlight >= this.#q.depth - 1) await this.#pump();
+  }
+
+  /** Begins reading a directory. */
+  #startRead(node: Node): Reading {
+    const cfg = this.#cfg;
+    const skipIt = cfg.sameFilesystem && node.parent !== null && node.dev !== this.#rootDev;
+    const prefix = childPrefix(node.path);
+    return {
+      node,
+      prefix,
+      rawPrefix: node.rawPath
+        ? concat(node.rawPath, encoder.encode(node.rawPath.at(-1) === 0x2f ? "" : "/"))
+        : undefined,
+      depth: node.depth + 1,
+      children: [],
+      // A mount point: shown by its parent, not descended
+      done: skipIt,
+      count: 0,
+    };
+  }
+
+  /** Ends reading a directory: queue its subdirectories, release it if unneeded. */
+  #finishRead(reading: Reading): void {
+    const { node, children } = reading;
+    node.read = true;
+    node.pending += children.length;
+    this.#frontier.push(children);
+    if (node.pending > 0) this.#lru.touch(node);
+    this.#maybeRelease(node);
+  }
+
+  /** Reads one batch of a directory.  @returns Its entries to yield, or null at the end. */
+  async #readBatch(reading: Reading): Promise<WalkEntry[] | null> {
+    if (reading.done) return null;
+    const { node } = reading;
+    const cfg = this.#cfg;
+    let batch: DirBatch | null;
+    try {
+      batch = node.dir!.readBatch();
+    } catch (error) {
+      reading.done = true;
+      this.#error(error as Error, node.path);
+      return null;
+    }
+    if (!batch) {
+      reading.done = true;
+      return null;
+    }
+
+    const out: WalkEntry[] = [];
+    const { names } = batch;
+    const n = names.length;
+    if (!cfg.stat && !this.#anyDeferred(batch)) {
+      for (let i = 0; i < n; i++) {
+        const raw = batch.isUtf8(i) ? undefined : batch.bytes(i);
+        this.#visit(reading, names[i], raw, batch.type(i), undefined, out);
+      }
+    } else {
+      await this.#visitWithStats(reading, batch, out);
+    }
+
+    // Keep the workers busy while the caller works through this batch
+    this.#poll();
+    this.#fill();
+    reading.count += n;
+    if (reading.count >= 1024) {
+      reading.count = 0;
+      await this.#breathe();
+    }
+    return out;
+  }
+
+  /** Whether some entry of a batch needs a stat to be classified. */
+  #anyDeferred(batch: DirBatch): boolean {
+    const follow = this.#cfg.followSymlinks;
+    for (let i = 0; i < batch.names.length; i++) {
+      const dt = batch.type(i);
+      if (dt === DT.UNKNOWN || (follow && dt === DT.LNK)) return true;
+    }
+    return false;
+  }
+
+  /** Visits a batch whose entries need stats: request them all, wait, visit in order. */
+  async #visitWithStats(reading: Reading, batch: DirBatch, out: WalkEntry[]): Promise<void> {
+    const cfg = this.#cfg;
+    const { node } = reading;
+    const pendings: Pending[] = [];
+    for (let i = 0; i < batch.names.length; i++) {
+      const raw = batch.isUtf8(i) ? undefined : batch.bytes(i);
+      const dt = batch.type(i);
+      const p: Pending = { name: batch.names[i], raw, dt, followed: false };
+      pendings.push(p);
+      const follow = cfg.followSymlinks && dt === DT.LNK;
+      if (cfg.stat || dt === DT.UNKNOWN || follow) {
+        await this.#capacity();
+        this.#requestStat(node, p, raw ?? p.name, follow);
+      }
+    }
+    await this.#waitStats();
+
+    // An lstat that found a symlink, when following: stat through it
+    if (cfg.followSymlinks) {
+      for (const p of pendings) {
+        if (!p.followed && p.stat?.isSymlink) {
+          await this.#capacity();
+          this.#requestStat(node, p, p.raw ?? p.name, true);
+        }
+      }
+      await this.#waitStats();
+    }
+
+    for (const p of pendings) {
+      const path = reading.prefix + p.name;
+      if (p.error && !(p.followed && p.dt !== DT.UNKNOWN && brokenLink(p.error))) {
+        // It vanished or cannot be stat'ed: report it and go on
+        this.#error(p.error, path);
+        continue;
+      }
+      if (p.followed && p.stat) {
+        await this.#visitFollowed(reading, p, path, out);
+        continue;
+      }
+      // A broken link when following, else the type from the stat or listing
+      const dt = p.error ? DT.LNK : p.stat ? statType(p.stat) : p.dt;
+      this.#visit(reading, p.name, p.raw, dt, p.stat, out);
+    }
+  }
+
+  /** Visits a symlink that was followed to a working target. */
+  async #visitFollowed(
+    reading: Reading,
+    p: Pending,
+    path: string,
+    out: WalkEntry[],
+  ): Promise<void> {
+    const cfg = this.#cfg;
+    const { exts, match, skip } = cfg;
+    const stat = p.stat!;
+    let shown = path;
+    if (cfg.canonicalize) {
+      try {
+        shown = await Deno.realPath(path);
+      } catch (error) {
+        this.#error(error as Error, path);
+        return;
+      }
+    }
+    if (!stat.isDirectory) {
+      // As @std/fs: the link's own entry, at the (canonical) path
+      if (cfg.includeFiles && include(shown, exts, match, skip)) {
+        const entry = this.#entry(shown, p.name, false, false, true, reading.depth);
+        this.#extras(reading, entry, p.name, p.raw, stat);
+        out.push(entry);
+      }
+      return;
+    }
+    const ino = stat.ino ?? -1;
+    for (let n: Node | null = reading.node; n; n = n.parent) {
+      if (n.dev === stat.dev && n.ino === ino) {
+        const error = osError(40, "walk", path);
+        error.message = `File system loop (os error 40): '${path}' leads back to '${n.path}'`;
+        this.#error(error, path);
+        return;
+      }
+    }
+    if (cfg.includeDirs && include(shown, exts, match, skip)) {
+      const entry = this.#entry(shown, basename(shown), false, true, false, reading.depth);
+      this.#extras(reading, entry, p.name, p.raw, stat);
+      out.push(entry);
+    }
+    if (reading.depth < cfg.maxDepth && include(shown, undefined, undefined, skip)) {
+      reading.children.push(this.#child(reading, p.name, p.raw, shown));
+    }
+  }
+
+  /** Visits one entry of known type (std semantics).  Pushes what to yield onto `out`. */
+  #visit(
+    reading: Reading,
+    name: string,
+    raw: Uint8Array | undefined,
+    dt: number,
+    stat: Deno.FileInfo | undefined,
+    out: WalkEntry[],
+  ): void {
+    const cfg = this.#cfg;
+    const { exts, match, skip } = cfg;
+    const path = reading.prefix + name;
+    let entry: WalkEntry | undefined;
+    if (dt === DT.DIR) {
+      if (cfg.includeDirs && include(path, exts, match, skip)) {
+        entry = this.#entry(path, name, false, true, false, reading.depth);
+      }
+      if (reading.depth < cfg.maxDepth && include(path, undefined, undefined, skip)) {
+        reading.children.push(this.#child(reading, name, raw, path));
+      }
+    } else if (dt === DT.LNK) {
+      if (cfg.includeSymlinks && include(path, exts, match, skip)) {
+        entry = this.#entry(path, name, false, false, true, reading.depth);
+      }
+    } else if (cfg.includeFiles && include(path, exts, match, skip)) {
+      entry = this.#entry(path, name, dt === DT.REG, false, false, reading.depth);
+    }
+    if (entry) {
+      if (raw || reading.rawPrefix || stat) this.#extras(reading, entry, name, raw, stat);
+      out.push(entry);
+    }
+  }
+
+  /** Adds raw bytes and stat to an entry when it has them. */
+  #extras(
+    reading: Reading,
+    entry: WalkEntry,
+    name: string,
+    raw: Uint8Array | undefined,
+    stat?: Deno.FileInfo,
+  ): void {
+    if (raw) entry.nameBytes = raw;
+    if (raw || reading.rawPrefix) {
+      entry.pathBytes = concat(
+        reading.rawPrefix ?? encoder.encode(reading.prefix),
+        raw ?? encoder.encode(name),
+      );
+    }
+    if (stat) entry.stat = stat;
+  }
+
+  /** A subdirectory node. */
+  #child(reading: Reading, name: string, raw: Uint8Array | undefined, path: string): Node {
+    const rawPath = raw || reading.rawPrefix
+      ? concat(reading.rawPrefix ?? encoder.encode(reading.prefix), raw ?? encoder.encode(name))
+      : undefined;
+    return new Node(reading.node, name, raw, path, rawPath, reading.depth);
+  }
+}
+
+/** A directory being read. */
+interface Reading {
+  /** The directory. */
+  node: Node;
+  /** What its entries' paths start with. */
+  prefix: string;
+  /** The raw bytes of `prefix`, when some part of it is not UTF-8. */
+  rawPrefix: Uint8Array | undefined;
+  /** Its entries' depth. */
+  depth: number;
+  /** Subdirectories to descend into. */
+  children: Node[];
+  /** Whether reading is over. */
+  done: boolean;
+  /** Entries since the event loop last ran. */
+  count: number;
+}
