@@ -121,7 +121,7 @@ export interface WalkOptions {
 }
 
 /** Applies defaults and checks option types. */
-function configure(options: WalkOptions): WalkConfig {
+export function configure(options: WalkOptions): WalkConfig {
   const {
     maxDepth = Infinity,
     includeFiles = true,
@@ -162,6 +162,7 @@ function configure(options: WalkOptions): WalkConfig {
     onError,
     stat,
     sameFilesystem,
+    findStyle: false,
   };
 }
 
@@ -212,4 +213,21 @@ export function walk(
     const path = rootPath(root);
     return { root: path, display: normalize(path), cfg: configure(options), queue: options.queue };
   }).run();
+}
+
+/**
+ * Internal, for the CLI: walks with find(1) semantics instead of @std/fs
+ * ones (see `WalkConfig.findStyle`): the root's path as given, links
+ * followed without canonicalizing, loops on a link itself reported.
+ */
+export function walkLikeFind(
+  root: string,
+  options: WalkOptions = {},
+): AsyncIterableIterator<WalkEntry> {
+  return new Walker(() => ({
+    root,
+    display: root,
+    cfg: { ...configure(options), findStyle: true, canonicalize: false },
+    queue: options.queue,
+  })).run();
 }

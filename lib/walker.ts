@@ -47,6 +47,14 @@ export interface WalkConfig {
   onError: ((error: Error, path: string) => void) | undefined;
   stat: boolean;
   sameFilesystem: boolean;
+  /**
+   * find(1) semantics instead of @std/fs ones (for the CLI): paths are the
+   * root as given joined with "/" (never normalized); the root is lstat'ed
+   * unless following and only a directory is descended; followed links are
+   * not canonicalized and take their target's type; a link that loops on
+   * itself (ELOOP) is an error, not an entry.
+   */
+  findStyle: boolean;
 }
 
 /** `@std/fs` walk's filter: extensions, then match, then skip. */
@@ -144,10 +152,13 @@ function statType(stat: Deno.FileInfo): number {
   return DT.UNKNOWN;
 }
 
-/** Errors of a followed stat that mean "a broken link", not a failure. */
-function brokenLink(error: Error): boolean {
+/**
+ * Errors of a followed stat that mean "a broken link", not a failure.  find
+ * reports a link that loops on itself (ELOOP) as an error.
+ */
+function brokenLink(error: Error, findStyle: boolean): boolean {
   const code = (error as Error & { code?: string }).code;
-  return code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP";
+  return code === "ENOENT" || code === "ENOTDIR" || (code === "ELOOP" && !findStyle);
 }
 
 /** Concatenates byte strings. */
@@ -540,21 +551,23 @@ export class Walker {
 
       // The root, stat'ed following a symlink, as @std/fs does
       const display = this.#display;
-      const rootStat = await this.#statRoot();
+      // (find: lstat'ed unless following, and only a directory is descended)
+      const rootStat = await this.#statRoot(!cfg.findStyle || cfg.followSymlinks);
       if (!rootStat) return;
-      if (cfg.includeDirs && include(display, exts, match, skip)) {
+      if (cfg.findStyle || (cfg.includeDirs && include(display, exts, match, skip))) {
         const entry = this.#entry(
           display,
           basename(display),
           rootStat.isFile,
           rootStat.isDirectory,
-          false,
+          rootStat.isSymlink,
           0,
         );
         if (cfg.stat) entry.stat = rootStat;
         yield entry;
       }
       if (maxDepth < 1 || !include(display, undefined, undefined, skip)) return;
+      if (cfg.findStyle && !rootStat.isDirectory) return;
 
       const root = new Node(null, this.#root, undefined, display, undefined, 0);
       root.dev = this.#rootDev = rootStat.dev;
@@ -614,9 +627,9 @@ export class Walker {
   }
 
   /** Stats the root through the queue.  @returns Its stat, or undefined after reporting an error. */
-  async #statRoot(): Promise<Deno.FileInfo | undefined> {
-    const pending: Pending = { name: this.#root, raw: undefined, dt: DT.UNKNOWN, followed: true };
-    this.#requestStat(null, pending, this.#root, true);
+  async #statRoot(follow: boolean): Promise<Deno.FileInfo | undefined> {
+    const pending: Pending = { name: this.#root, raw: undefined, dt: DT.UNKNOWN, followed: follow };
+    this.#requestStat(null, pending, this.#root, follow);
     while (this.#stats > 0) await this.#pump();
     if (pending.error) {
       this.#error(pending.error, this.#display);
@@ -654,7 +667,9 @@ export class Walker {
   #startRead(node: Node): Reading {
     const cfg = this.#cfg;
     const skipIt = cfg.sameFilesystem && node.parent !== null && node.dev !== this.#rootDev;
-    const prefix = childPrefix(node.path);
+    const prefix = cfg.findStyle
+      ? (node.path.endsWith("/") ? node.path : `${node.path}/`)
+      : childPrefix(node.path);
     return {
       node,
       prefix,
@@ -761,7 +776,7 @@ export class Walker {
 
     for (const p of pendings) {
       const path = reading.prefix + p.name;
-      if (p.error && !(p.followed && p.dt !== DT.UNKNOWN && brokenLink(p.error))) {
+      if (p.error && !(p.followed && p.dt !== DT.UNKNOWN && brokenLink(p.error, cfg.findStyle))) {
         // It vanished or cannot be stat'ed: report it and go on
         this.#error(p.error, path);
         continue;
@@ -787,7 +802,7 @@ export class Walker {
     const { exts, match, skip } = cfg;
     const stat = p.stat!;
     let shown = path;
-    if (cfg.canonicalize) {
+    if (cfg.canonicalize && !cfg.findStyle) {
       try {
         shown = await Deno.realPath(path);
       } catch (error) {
@@ -796,9 +811,11 @@ export class Walker {
       }
     }
     if (!stat.isDirectory) {
-      // As @std/fs: the link's own entry, at the (canonical) path
+      // @std/fs: the link's own entry, at the (canonical) path; find: the target's type
       if (cfg.includeFiles && include(shown, exts, match, skip)) {
-        const entry = this.#entry(shown, p.name, false, false, true, reading.depth);
+        const entry = cfg.findStyle
+          ? this.#entry(shown, p.name, stat.isFile, false, false, reading.depth)
+          : this.#entry(shown, p.name, false, false, true, reading.depth);
         this.#extras(reading, entry, p.name, p.raw, stat);
         out.push(entry);
       }
@@ -814,7 +831,8 @@ export class Walker {
       }
     }
     if (cfg.includeDirs && include(shown, exts, match, skip)) {
-      const entry = this.#entry(shown, basename(shown), false, true, false, reading.depth);
+      const name = cfg.findStyle ? p.name : basename(shown);
+      const entry = this.#entry(shown, name, false, true, false, reading.depth);
       this.#extras(reading, entry, p.name, p.raw, stat);
       out.push(entry);
     }
