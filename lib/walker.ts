@@ -836,7 +836,7 @@ export class Walker {
       this.#extras(reading, entry, p.name, p.raw, stat);
       out.push(entry);
     }
-    if (reading.depth < cfg.maxDepth && include(shown, undefined, undefined, skip)) {
+    if (cfg.maxDepth - reading.depth >= 1 && include(shown, undefined, undefined, skip)) {
       reading.children.push(this.#child(reading, p.name, p.raw, shown));
     }
   }
@@ -858,7 +858,7 @@ export class Walker {
       if (cfg.includeDirs && include(path, exts, match, skip)) {
         entry = this.#entry(path, name, false, true, false, reading.depth);
       }
-      if (reading.depth < cfg.maxDepth && include(path, undefined, undefined, skip)) {
+      if (cfg.maxDepth - reading.depth >= 1 && include(path, undefined, undefined, skip)) {
         reading.children.push(this.#child(reading, name, raw, path));
       }
     } else if (dt === DT.LNK) {
