@@ -554,7 +554,8 @@ export class Walker {
       // (find: lstat'ed unless following, and only a directory is descended)
       const rootStat = await this.#statRoot(!cfg.findStyle || cfg.followSymlinks);
       if (!rootStat) return;
-      if (cfg.findStyle || (cfg.includeDirs && include(display, exts, match, skip))) {
+      // @std/fs filters the root as given (its path is shown normalized)
+      if (cfg.findStyle || (cfg.includeDirs && include(this.#root, exts, match, skip))) {
         const entry = this.#entry(
           display,
           basename(display),
@@ -566,7 +567,7 @@ export class Walker {
         if (cfg.stat) entry.stat = rootStat;
         yield entry;
       }
-      if (maxDepth < 1 || !include(display, undefined, undefined, skip)) return;
+      if (maxDepth < 1 || !include(this.#root, undefined, undefined, skip)) return;
       if (cfg.findStyle && !rootStat.isDirectory) return;
 
       const root = new Node(null, this.#root, undefined, display, undefined, 0);
