@@ -565,6 +565,7 @@ export class Walker {
           0,
         );
         if (cfg.stat) entry.stat = rootStat;
+        cfg.signal?.throwIfAborted();
         yield entry;
       }
       if (maxDepth < 1 || !include(this.#root, undefined, undefined, skip)) return;
@@ -593,7 +594,11 @@ export class Walker {
             entries;
             entries = await this.#readBatch(reading)
           ) {
-            for (let i = 0; i < entries.length; i++) yield entries[i];
+            for (let i = 0; i < entries.length; i++) {
+              // Aborted while the caller held an entry: stop before the next
+              cfg.signal?.throwIfAborted();
+              yield entries[i];
+            }
           }
           this.#finishRead(reading);
           continue;
