@@ -782,12 +782,13 @@ export class Walker {
 
     for (const p of pendings) {
       const path = reading.prefix + p.name;
-      if (p.error && !(p.followed && p.dt !== DT.UNKNOWN && brokenLink(p.error, cfg.findStyle))) {
+      // (followed: the stat through a link, after an lstat when the type was unknown)
+      if (p.error && !(p.followed && brokenLink(p.error, cfg.findStyle))) {
         // It vanished or cannot be stat'ed: report it and go on
         this.#error(p.error, path);
         continue;
       }
-      if (p.followed && p.stat) {
+      if (p.followed && p.stat && !p.error) {
         await this.#visitFollowed(reading, p, path, out);
         continue;
       }
