@@ -780,6 +780,18 @@ export class Walker {
       await this.#waitStats();
     }
 
+    // A broken link is yielded as itself: its lstat, for `stat`
+    if (cfg.followSymlinks && cfg.stat) {
+      for (const p of pendings) {
+        if (p.followed && p.error && !p.stat && brokenLink(p.error, cfg.findStyle)) {
+          p.error = undefined;
+          await this.#capacity();
+          this.#requestStat(node, p, p.raw ?? p.name, false);
+        }
+      }
+      await this.#waitStats();
+    }
+
     for (const p of pendings) {
       const path = reading.prefix + p.name;
       // (followed: the stat through a link, after an lstat when the type was unknown)
