@@ -10,7 +10,7 @@
  * Method: a first, uncounted round runs every tool once with its output
  * piped and counts the entries it prints (one per line; fd leaves out the
  * root, so its count gets +1), so every tool is shown to visit the same
- * number; on the synthetic tree a mismatch is an error.  Then `--rounds`
+ * number; on the synthetic tree a mismatch (or a failed run) is an error.  Then `--rounds`
  * rounds each run every tool once, alternating tools (A B C A B C ...,
  * each round starting one tool later), with the output to /dev/null (the
  * `-count` variant's one line is read from a pipe and checked).  A run's
@@ -76,6 +76,8 @@ export interface TreeComparison {
   results: ToolResult[];
   /** Counts that disagree, as messages (empty when all agree). */
   mismatches: string[];
+  /** Runs that exited with a failure status (the first per tool), as messages. */
+  failures: string[];
   rounds: number;
 }
 
@@ -201,7 +203,7 @@ async function runOnce(
   tool: Tool,
   root: string,
   count: boolean,
-): Promise<{ ms: number; entries?: number }> {
+): Promise<{ ms: number; entries?: number; error?: string }> {
   const piped = count || tool.output === "count";
   const command = new Deno.Command(tool.cmd, {
     args: [...tool.pre, root, ...tool.post],
@@ -213,11 +215,13 @@ async function runOnce(
   const started = performance.now();
   const out = await command.output();
   const ms = performance.now() - started;
-  if (!out.success) {
-    const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(0, 3).join(" / ");
-    throw new Error(`${tool.label} on ${root} exited with status ${out.code}: ${err}`);
-  }
-  if (!piped) return { ms };
+  // A failure is reported, not thrown: find exits 1 for one unreadable directory of /usr
+  const error = out.success
+    ? undefined
+    : `${tool.label} exited with status ${out.code}: ${
+      new TextDecoder().decode(out.stderr).trim().split("\n").slice(0, 3).join(" / ")
+    }`;
+  if (!piped) return { ms, error };
   let entries: number;
   if (tool.output === "count") {
     entries = Number(new TextDecoder().decode(out.stdout).trim());
@@ -225,7 +229,7 @@ async function runOnce(
     entries = 0;
     for (const byte of out.stdout) if (byte === 0x0a) entries++;
   }
-  return { ms, entries: entries + tool.offset };
+  return { ms, entries: entries + tool.offset, error };
 }
 
 /** Options for `compareOnTree`. */
@@ -248,9 +252,15 @@ export async function compareOnTree(
 ): Promise<TreeComparison> {
   const say = options.onProgress ?? (() => {});
   const counts = new Map<Tool, number>();
+  const failures = new Map<Tool, string>();
+  const noteFailure = (tool: Tool, error: string | undefined) => {
+    if (error && !failures.has(tool)) failures.set(tool, error);
+  };
   for (const tool of list) {
     say(`${options.label}: counting round, ${tool.label}`);
-    counts.set(tool, (await runOnce(tool, root, true)).entries!);
+    const run = await runOnce(tool, root, true);
+    noteFailure(tool, run.error);
+    counts.set(tool, run.entries!);
   }
   const mismatches: string[] = [];
   const reference = options.expected ?? counts.get(list.find((t) => t.key === "find") ?? list[0])!;
@@ -268,6 +278,7 @@ export async function compareOnTree(
     for (let i = 0; i < list.length; i++) {
       const tool = list[(round + i) % list.length];
       const run = await runOnce(tool, root, false);
+      noteFailure(tool, run.error);
       if (run.entries !== undefined && run.entries !== counts.get(tool)) {
         mismatches.push(`${tool.label} reported ${run.entries} entries in round ${round + 1}`);
       }
@@ -296,6 +307,7 @@ export async function compareOnTree(
     expected: options.expected,
     results,
     mismatches,
+    failures: [...failures.values()],
     rounds: options.rounds,
   };
 }
@@ -361,10 +373,13 @@ if (import.meta.main) {
     const c = await compareOnTree(t.root, list, { ...t, rounds, onProgress: say });
     console.log(`\n### ${c.label} (${c.rounds} rounds)\n\n${comparisonTable(c)}`);
     for (const m of c.mismatches) console.log(`\n**COUNT MISMATCH**: ${m}`);
-    if (c.mismatches.length && c.expected !== undefined) failed = true;
+    for (const f of c.failures) console.log(`\n**FAILED RUN**: ${f}`);
+    if ((c.mismatches.length || c.failures.length) && c.expected !== undefined) failed = true;
   }
   if (failed) {
-    console.error("compare: the tools disagree on the synthetic tree's entry count");
+    console.error(
+      "compare: a tool failed or the tools disagree on the synthetic tree's entry count",
+    );
     Deno.exit(1);
   }
 }
