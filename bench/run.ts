@@ -169,8 +169,9 @@ async function inProcess(
   for (const b of json.benches) {
     for (const r of b.results) {
       const ok = r.ok as Omit<BenchResult, "group" | "name"> | undefined;
+      const failed = r.failed as { message?: string; stack?: string } | undefined;
       if (ok) results.push({ group: b.group ?? "", name: b.name, ...ok });
-      else failures.push(`${b.name}: ${JSON.stringify(r).slice(0, 1000)}`);
+      else failures.push(`${b.name}: ${failed?.stack ?? failed?.message ?? JSON.stringify(r)}`);
     }
   }
   if (failures.length || !out.success) {
@@ -463,8 +464,11 @@ for (const path of (flags.tree as string[] | undefined) ?? []) {
 }
 progress("bench: whole process done", true);
 for (const c of comparisons) {
-  if (c.expected !== undefined && c.mismatches.length) {
-    fail(`entry counts disagree on ${c.label}:\n  ${c.mismatches.join("\n  ")}`);
+  if (c.expected !== undefined && (c.mismatches.length || c.failures.length)) {
+    fail(
+      `a tool failed or entry counts disagree on ${c.label}:\n  ` +
+        [...c.failures, ...c.mismatches].join("\n  "),
+    );
   }
 }
 
@@ -631,6 +635,7 @@ push(
 for (const c of comparisons) {
   push("", `### ${c.label}`, "", comparisonTable(c));
   for (const m of c.mismatches) push("", `**COUNT MISMATCH**: ${m}`);
+  for (const f of c.failures) push("", `**FAILED RUN** (timed anyway): ${f}`);
 }
 push(
   "",
@@ -724,20 +729,22 @@ const report = lines.join("\n") + "\n";
 
 // Chart
 const groups: BarGroup[] = comparisons.map((c) => ({
-  title: c.label,
+  title: c.expected !== undefined
+    ? c.label
+    : `${c.label} (${int(c.results.find((r) => r.tool.key === "ioq")!.count)} entries)`,
   bars: [...c.results].sort((a, b) => a.median - b.median).map((r) => ({
     label: r.tool.label,
     median: r.median,
     min: r.min,
     max: r.max,
-    note: `${ratio(r.ratio)} ioq`,
+    note: ratio(r.ratio),
     highlight: r.tool.ioq,
   })),
 }));
 const svg = barChart(
   "ioq CLI vs find, fd, bfs: whole-process wall time (median; whisker min–max)",
   `${machine.date}, ${machine.host}: ${machine.cpu}, ${machine.cores} cores, kernel ${machine.kernel}, ` +
-    `Deno ${Deno.version.deno}, ${rounds} rounds`,
+    `Deno ${Deno.version.deno}, ${rounds} rounds; ratio = tool median ÷ ioq cli median`,
   groups,
 );
 
@@ -748,6 +755,13 @@ if (!flags["no-save"]) {
   Deno.writeTextFileSync(`${base}.md`, report);
   Deno.writeTextFileSync(`${base}.svg`, svg);
   Deno.writeTextFileSync(`${RESULTS}/latest.svg`, svg);
+  // Formatted as the repository's `deno fmt` would, so committed results stay fmt-clean
+  await new Deno.Command(DENO, {
+    args: ["fmt", "--quiet", `${base}.md`, `${base}.svg`, `${RESULTS}/latest.svg`],
+    cwd: REPO,
+    stdout: "null",
+    stderr: "null",
+  }).output();
   progress(
     `bench: wrote ${base.replace(`${REPO}/`, "")}.md, .svg and bench/results/latest.svg`,
     true,
