@@ -464,8 +464,9 @@ export class Walker {
   #fill(): void {
     const urgent = this.#frontier.urgent();
     if (urgent) {
-      if (!this.#room()) {
-        // Everything is pinned: the opens in flight will release descriptors
+      if (this.#inFlight >= this.#q.depth || !this.#room()) {
+        // The queue is full of closes, or everything is pinned: the requests
+        // in flight will free a slot or release descriptors
         this.#unfetch(urgent);
       } else {
         this.#ahead++;
@@ -501,7 +502,7 @@ export class Walker {
 
   /** Opens retried nodes while there is room. */
   #drainRetry(): void {
-    while (this.#retry.length > 0 && this.#room() && this.#inFlight < this.#q.depth - 1) {
+    while (this.#retry.length > 0 && this.#inFlight < this.#q.depth && this.#room()) {
       this.#ahead++;
       this.#open(this.#retry.shift()!);
     }
@@ -666,7 +667,7 @@ export class Walker {
 
   /** Waits until the queue has room for one more request. */
   async #capacity(): Promise<void> {
-    while (this.#inFlight >= this.#q.depth - 1) await this.#pump();
+    while (this.#inFlight >= this.#q.depth) await this.#pump();
   }
 
   /** Begins reading a directory. */
