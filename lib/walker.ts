@@ -460,9 +460,13 @@ export class Walker {
     if (!bridge.opening && !bridge.dir) this.#open(bridge);
   }
 
-  /** Requests opens: what the reader needs now, then ahead within the window and budget. */
-  #fill(): void {
-    const urgent = this.#frontier.urgent();
+  /**
+   * Requests opens: what the reader needs now, then ahead within the window
+   * and budget.  While a directory is being read (`reading`), nothing is
+   * needed now: its subdirectories, not yet known, may come first (dfs).
+   */
+  #fill(reading = false): void {
+    const urgent = reading ? null : this.#frontier.urgent();
     if (urgent) {
       if (this.#inFlight >= this.#q.depth || !this.#room()) {
         // The queue is full of closes, or everything is pinned: the requests
@@ -733,7 +737,7 @@ export class Walker {
 
     // Keep the workers busy while the caller works through this batch
     this.#poll();
-    this.#fill();
+    this.#fill(true);
     reading.count += n;
     if (reading.count >= 1024) {
       reading.count = 0;
