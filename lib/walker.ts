@@ -413,13 +413,19 @@ export class Walker {
       path = this.#relative(chain);
     }
 
+    const tag = this.#tag({ kind: "open", node });
+    try {
+      this.#q.opendir(path, tag, { at: anchor?.dir ?? undefined, stat: this.#statDirs });
+    } catch (error) {
+      // Refused (say, after the caller's cancel()): nothing to wait for
+      this.#untag(tag);
+      throw error;
+    }
     node.opening = true;
     node.anchor = anchor;
     if (anchor) this.#pin(anchor);
     this.#fds++;
     this.#inFlight++;
-    const tag = this.#tag({ kind: "open", node });
-    this.#q.opendir(path, tag, { at: anchor?.dir ?? undefined, stat: this.#statDirs });
   }
 
   /** The relative path through a chain (deepest node first). */
@@ -656,12 +662,17 @@ export class Walker {
     path: string | Uint8Array,
     follow: boolean,
   ): void {
+    const tag = this.#tag({ kind: "stat", pending, node });
+    try {
+      this.#q.stat(path, tag, { at: node?.dir ?? undefined, followSymlinks: follow });
+    } catch (error) {
+      this.#untag(tag);
+      throw error;
+    }
     pending.followed = follow;
     if (node) this.#pin(node);
     this.#inFlight++;
     this.#stats++;
-    const tag = this.#tag({ kind: "stat", pending, node });
-    this.#q.stat(path, tag, { at: node?.dir ?? undefined, followSymlinks: follow });
   }
 
   /** Waits until every stat in flight has completed. */
