@@ -77,13 +77,19 @@ void chan_push(struct chan *c, void *const items[], size_t n);
  * Take the next pointer for a cursor.
  *
  * @param block
- *         Whether to wait for one.  A non-blocking take that finds nothing
- *         keeps its claim, so the cursor must be used again later.
+ *         Whether to wait for one.  Without a claim, a non-blocking take
+ *         claims only tickets a producer already holds; if it then finds the
+ *         slot not yet written (a push under way), it keeps the claim, so the
+ *         cursor must be used again later.
  * @return The pointer, or NULL if !block and none is ready.
  */
 void *chan_take(struct chan *c, struct chan_cursor *cur, bool block);
 
-/** Give a cursor its next claim now, if it has none left. */
+/**
+ * Give a cursor its next claim now, if it has none left, whether or not a
+ * producer has reached it: only for a ring's sole consumer, which nobody can
+ * lap (see "Laps" in chan.c).
+ */
 void chan_claim(struct chan *c, struct chan_cursor *cur);
 
 /**

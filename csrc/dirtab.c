@@ -41,11 +41,13 @@ static int dirtab_grow(struct dirtab *t) {
 		return -ENOMEM;
 	}
 	t->gens = gens;
+	// The free queue only grows when it is empty, so it needs no unwrapping
 	uint32_t *free_ = realloc(t->free, cap * sizeof(*free_));
 	if (!free_) {
 		return -ENOMEM;
 	}
 	t->free = free_;
+	t->free_head = 0;
 
 	for (uint32_t i = t->cap; i < cap; ++i) {
 		t->dirs[i] = NULL;
@@ -58,7 +60,9 @@ static int dirtab_grow(struct dirtab *t) {
 int dirtab_add(struct dirtab *t, struct ioq_dir *d, uint32_t *handle) {
 	uint32_t index;
 	if (t->nfree) {
-		index = t->free[--t->nfree];
+		index = t->free[t->free_head];
+		t->free_head = (t->free_head + 1) % t->cap;
+		--t->nfree;
 	} else {
 		if (t->len > DIRTAB_INDEX_MASK) {
 			return -EMFILE;
@@ -90,8 +94,9 @@ void dirtab_remove(struct dirtab *t, uint32_t handle) {
 	uint32_t index = handle & DIRTAB_INDEX_MASK;
 	t->dirs[index] = NULL;
 	t->gens[index] = t->gens[index] == DIRTAB_GEN_MAX ? 1 : t->gens[index] + 1;
-	// The free stack has room: it holds at most the indices handed out
-	t->free[t->nfree++] = index;
+	// The free queue has room: it holds at most the indices handed out
+	t->free[(t->free_head + t->nfree) % t->cap] = index;
+	++t->nfree;
 }
 
 struct ioq_dir *dirtab_at(const struct dirtab *t, uint32_t index) {

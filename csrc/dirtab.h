@@ -3,9 +3,12 @@
  * dirtab: numeric handles for directories.
  *
  * A handle packs a table index (IOQ_HANDLE_INDEX_BITS bits) with the index's
- * generation, which moves on every reuse, so a handle kept after its
- * directory was closed is recognised as stale instead of naming a stranger.
- * Handles are never 0.  Owner thread only.
+ * generation (the other 12 bits), which moves on every reuse, so a handle kept
+ * after its directory was closed is recognised as stale instead of naming a
+ * stranger.  Freed indices are reused oldest first, so a stale handle can only
+ * alias once its index has been reused 4,095 times, and that takes at least
+ * 4,095 times as many closes as there are free indices.  Handles are never 0.
+ * Owner thread only.
  */
 
 #ifndef IOQ_DIRTAB_H
@@ -21,9 +24,11 @@ struct dirtab {
 	struct ioq_dir **dirs;
 	/** Index -> current generation (never 0). */
 	uint16_t *gens;
-	/** Free indices, used as a stack. */
+	/** Free indices, a circular queue of `cap` slots (oldest first). */
 	uint32_t *free;
-	/** How many indices are on the free stack. */
+	/** Where the oldest free index is in `free`. */
+	uint32_t free_head;
+	/** How many indices are free. */
 	uint32_t nfree;
 	/** Indices handed out so far (index 0 is never used). */
 	uint32_t len;

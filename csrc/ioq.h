@@ -57,7 +57,7 @@ enum ioq_backend {
 #define IOQ_INLINE_PATH 192
 
 /** Bits of ioq_ent::dir and other handles that hold the table index. */
-#define IOQ_HANDLE_INDEX_BITS 22
+#define IOQ_HANDLE_INDEX_BITS 20
 
 /**
  * One request and, once popped, its completion.

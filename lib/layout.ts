@@ -85,7 +85,7 @@ export const LAYOUT = {
   /** IOQ_OPENDIR_STAT. */
   OPENDIR_STAT: 0x2,
   /** IOQ_HANDLE_INDEX_BITS. */
-  HANDLE_INDEX_BITS: 22,
+  HANDLE_INDEX_BITS: 20,
   /** IOQ_INLINE_PATH. */
   INLINE_PATH: 192,
 } as const;
