@@ -233,11 +233,15 @@ export class Walker {
     this.#window = Math.max(1, Math.min(this.#budget - 2, 256));
   }
 
-  /** Reports an error: onError when given, else throws. */
+  /** Reports an error: onError when given, else throws.  Dropped once the walk is over. */
   #error(error: Error, path: string): void {
+    if (this.#over) return;
     if (this.#cfg.onError) this.#cfg.onError(error, path);
     else throw error;
   }
+
+  /** The walk has ended (it is releasing what it holds). */
+  #over = false;
 
   /** A tag for a slot. */
   #tag(slot: Slot): number {
@@ -261,12 +265,29 @@ export class Walker {
       done = await this.#q.pop();
       this.#lastBreath = performance.now();
     }
-    for (const c of done) this.#complete(c);
+    this.#completeAll(done);
+  }
+
+  /**
+   * Handles popped completions, every one of them even when an error is
+   * thrown for one (they are off the queue: dropping them would lose their
+   * directories and leave them counted in flight); then throws the first.
+   */
+  #completeAll(done: Completion[]): void {
+    let failure: { error: unknown } | undefined;
+    for (const c of done) {
+      try {
+        this.#complete(c);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure) throw failure.error;
   }
 
   /** Handles whatever completions are ready, without waiting. */
   #poll(): void {
-    for (const c of this.#q.tryPop()) this.#complete(c);
+    this.#completeAll(this.#q.tryPop());
   }
 
   /** Handles one completion. */
@@ -633,6 +654,7 @@ export class Walker {
    * requests, then closes its directories.
    */
   async #release(): Promise<void> {
+    this.#over = true;
     while (this.#inFlight > 0) await this.#pump();
     for (const node of this.#opened) {
       if (node.dir) {
