@@ -9,6 +9,7 @@ const libc = Deno.dlopen("libc.so.6", {
   open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   mknod: { parameters: ["buffer", "u32", "u64"], result: "i32" },
+  mkdir: { parameters: ["buffer", "u32"], result: "i32" },
 });
 
 /** NUL-terminated bytes of a path. */
@@ -49,6 +50,13 @@ export function createRaw(path: Uint8Array): void {
   const fd = libc.symbols.open(cstr(path), 0o101, 0o644);
   if (fd < 0) throw new Error("creating a raw-byte file failed");
   libc.symbols.close(fd);
+}
+
+/** Creates a directory whose name is raw bytes (mode 0755). */
+export function mkdirRaw(path: Uint8Array): void {
+  if (libc.symbols.mkdir(cstr(path), 0o755) !== 0) {
+    throw new Error("creating a raw-byte directory failed");
+  }
 }
 
 /** Creates a Unix socket node (mknod S_IFSOCK). */

@@ -1,0 +1,271 @@
+/**
+ * A reference walker for the tests: `@std/fs` `walk` (fs/walk.ts of @std/fs
+ * 1.0.x) rewritten here, since JSR cannot be reached, with ioq's documented
+ * departures from it.  Deliberately simple: recursive, one `Deno.readDir` at
+ * a time, paths made with std's `join` (which normalizes), the root's entry
+ * from `Deno.stat`.
+ *
+ * Where ioq documents a different behaviour (lib/walk.ts), this walker does
+ * what ioq documents:
+ *
+ * - A broken link (one whose `stat` fails with ENOENT, ENOTDIR or ELOOP) is
+ *   yielded as a symlink when following links; std throws `NotFound`.
+ * - A followed link to a directory that is the current directory or one of
+ *   its ancestors (same dev and ino) is reported as `FilesystemLoop` (code
+ *   ELOOP), neither yielded nor descended; std loops until the path is too long.
+ * - Errors go to `onError` when given, and the walk goes on.
+ * - `canonicalize` applies at every depth.  std 1.0.x does not pass it on to
+ *   its recursive calls, so below the root's own entries std canonicalizes
+ *   anyway: a std bug that ioq does not copy.
+ *
+ * It also records each entry's depth (the root is 0), which std lacks.
+ *
+ * @module
+ */
+
+/** The options the reference understands (those of std, plus onError). */
+export interface ReferenceOptions {
+  maxDepth?: number;
+  includeFiles?: boolean;
+  includeDirs?: boolean;
+  includeSymlinks?: boolean;
+  followSymlinks?: boolean;
+  canonicalize?: boolean;
+  exts?: string[];
+  match?: RegExp[];
+  skip?: RegExp[];
+  onError?: (error: Error, path: string) => void;
+}
+
+/** An entry of the reference walk: std's `WalkEntry` plus the depth. */
+export interface ReferenceEntry {
+  path: string;
+  name: string;
+  isFile: boolean;
+  isDirectory: boolean;
+  isSymlink: boolean;
+  depth: number;
+}
+
+/** std's posix `normalize`: `.` and `..` resolved lexically, slashes squeezed, trailing slash kept. */
+export function stdNormalize(path: string): string {
+  if (path.length === 0) return ".";
+  const isAbsolute = path[0] === "/";
+  const trailingSeparator = path[path.length - 1] === "/";
+  const parts: string[] = [];
+  for (const segment of path.split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") {
+      if (parts.length > 0 && parts[parts.length - 1] !== "..") parts.pop();
+      else if (!isAbsolute) parts.push("..");
+      continue;
+    }
+    parts.push(segment);
+  }
+  let out = parts.join("/");
+  if (out.length === 0 && !isAbsolute) out = ".";
+  if (out.length > 0 && trailingSeparator) out += "/";
+  return isAbsolute ? `/${out}` : out;
+}
+
+/** std's posix `join`: the non-empty parts joined with "/", then normalized. */
+export function stdJoin(...paths: string[]): string {
+  const joined = paths.filter((p) => p.length > 0).join("/");
+  return joined === "" ? "." : stdNormalize(joined);
+}
+
+/** std's posix `basename`: the last segment, trailing slashes dropped; "/" for "/". */
+export function stdBasename(path: string): string {
+  let end = path.length;
+  let start = 0;
+  let matched = false;
+  for (let i = path.length - 1; i >= 0; i--) {
+    if (path[i] === "/") {
+      if (matched) {
+        start = i + 1;
+        break;
+      }
+    } else if (!matched) {
+      matched = true;
+      end = i + 1;
+    }
+  }
+  const segment = path.slice(start, end);
+  if (segment.length <= 1) return segment;
+  let stop = segment.length;
+  for (let i = segment.length - 1; i > 0 && segment[i] === "/"; i--) stop = i;
+  return segment.slice(0, stop);
+}
+
+/** std's `toPathString`: a `file:` URL's path (percent escapes decoded), or the string. */
+export function stdToPathString(root: string | URL): string {
+  if (typeof root === "string") return root;
+  if (root.protocol !== "file:") throw new TypeError("Must be a file URL.");
+  return decodeURIComponent(root.pathname.replace(/%(?![0-9A-Fa-f]{2})/g, "%25"));
+}
+
+/** std's filter: extensions, then match, then skip. */
+function include(path: string, exts?: string[], match?: RegExp[], skip?: RegExp[]): boolean {
+  if (exts && !exts.some((ext) => path.endsWith(ext))) return false;
+  if (match && !match.some((pattern) => !!path.match(pattern))) return false;
+  if (skip && skip.some((pattern) => !!path.match(pattern))) return false;
+  return true;
+}
+
+/** Whether a followed stat's error means a broken link (as ioq treats it). */
+function isBroken(error: unknown): boolean {
+  return error instanceof Deno.errors.NotFound ||
+    error instanceof Deno.errors.NotADirectory ||
+    error instanceof Deno.errors.FilesystemLoop;
+}
+
+/** Options with defaults. */
+type Resolved = Required<Omit<ReferenceOptions, "exts" | "match" | "skip" | "onError">> & {
+  exts?: string[];
+  match?: RegExp[];
+  skip?: RegExp[];
+  report: (error: Error, path: string) => void;
+};
+
+/** An identity of a directory on the current path, for loop detection. */
+interface Identity {
+  dev: number;
+  ino: number | null;
+}
+
+/**
+ * Walks `root` as `@std/fs` `walk` does (with ioq's documented departures),
+ * and returns every entry.
+ *
+ * @throws The first error when no `onError` is given, after yielding what
+ *   came before (those entries are lost, as with std: callers that need them
+ *   pass `onError`).
+ */
+export async function referenceWalk(
+  root: string | URL,
+  options: ReferenceOptions = {},
+): Promise<ReferenceEntry[]> {
+  const out: ReferenceEntry[] = [];
+  for await (const entry of referenceIterate(root, options)) out.push(entry);
+  return out;
+}
+
+/** The reference walk as an async iterator (std's shape). */
+export async function* referenceIterate(
+  root: string | URL,
+  options: ReferenceOptions = {},
+): AsyncGenerator<ReferenceEntry> {
+  const {
+    maxDepth = Infinity,
+    includeFiles = true,
+    includeDirs = true,
+    includeSymlinks = true,
+    followSymlinks = false,
+    canonicalize = true,
+    match,
+    skip,
+    onError,
+  } = options;
+  const exts = options.exts?.map((ext) => ext.startsWith(".") ? ext : `.${ext}`);
+  const report = (error: Error, path: string) => {
+    if (onError) onError(error, path);
+    else throw error;
+  };
+  const cfg: Resolved = {
+    maxDepth,
+    includeFiles,
+    includeDirs,
+    includeSymlinks,
+    followSymlinks,
+    canonicalize,
+    exts,
+    match,
+    skip,
+    report,
+  };
+  yield* walkDir(stdToPathString(root), 0, cfg, []);
+}
+
+/** One level of std's recursion: `root` at `depth`, below the directories `chain`. */
+async function* walkDir(
+  root: string,
+  depth: number,
+  cfg: Resolved,
+  chain: Identity[],
+): AsyncGenerator<ReferenceEntry> {
+  const { exts, match, skip } = cfg;
+  if (cfg.maxDepth - depth < 0) return;
+  // std's createWalkEntry(): normalize, basename, Deno.stat
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(root);
+  } catch (error) {
+    // std stats the root only to yield it; ioq always stats it, and reports
+    cfg.report(error as Error, stdNormalize(root));
+    return;
+  }
+  if (cfg.includeDirs && include(root, exts, match, skip)) {
+    const path = stdNormalize(root);
+    yield {
+      path,
+      name: stdBasename(path),
+      isFile: info.isFile,
+      isDirectory: info.isDirectory,
+      isSymlink: info.isSymlink,
+      depth,
+    };
+  }
+  if (cfg.maxDepth - depth < 1 || !include(root, undefined, undefined, skip)) return;
+
+  const here = [...chain, { dev: info.dev, ino: info.ino }];
+  const entries: Deno.DirEntry[] = [];
+  try {
+    for await (const entry of Deno.readDir(root)) entries.push(entry);
+  } catch (error) {
+    cfg.report(error as Error, stdNormalize(root));
+    return;
+  }
+  for (const entry of entries) {
+    let path = stdJoin(root, entry.name);
+    let { isSymlink, isDirectory } = entry;
+    if (isSymlink) {
+      if (!cfg.followSymlinks) {
+        if (cfg.includeSymlinks && include(path, exts, match, skip)) {
+          yield { path, ...entry, depth: depth + 1 };
+        }
+        continue;
+      }
+      let target: Deno.FileInfo;
+      try {
+        target = await Deno.stat(path);
+      } catch (error) {
+        if (!isBroken(error)) {
+          cfg.report(error as Error, path);
+          continue;
+        }
+        // ioq: a broken link is yielded as a symlink
+        if (cfg.includeSymlinks && include(path, exts, match, skip)) {
+          yield { path, ...entry, depth: depth + 1 };
+        }
+        continue;
+      }
+      if (
+        target.isDirectory && here.some((id) => id.dev === target.dev && id.ino === target.ino)
+      ) {
+        // ioq: a link back to an ancestor is an error, not a walk without end
+        const loop = new Deno.errors.FilesystemLoop(`File system loop: '${path}'`);
+        (loop as Error & { code: string }).code = "ELOOP";
+        cfg.report(loop, path);
+        continue;
+      }
+      const realPath = await Deno.realPath(path);
+      if (cfg.canonicalize) path = realPath;
+      ({ isSymlink, isDirectory } = await Deno.lstat(realPath));
+    }
+    if (isSymlink || isDirectory) {
+      yield* walkDir(path, depth + 1, cfg, here);
+    } else if (cfg.includeFiles && include(path, exts, match, skip)) {
+      yield { path, ...entry, depth: depth + 1 };
+    }
+  }
+}
