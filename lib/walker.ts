@@ -878,8 +878,11 @@ export class Walker {
       }
       return;
     }
+    // A link back to an ancestor only loops if the walk goes into it: at the
+    // last depth, or skipped, @std/fs just yields it (find reports it anyway)
+    const descend = cfg.maxDepth - reading.depth >= 1 && include(shown, undefined, undefined, skip);
     const ino = stat.ino ?? -1;
-    for (let n: Node | null = reading.node; n; n = n.parent) {
+    for (let n: Node | null = reading.node; n && (descend || cfg.findStyle); n = n.parent) {
       if (n.dev === stat.dev && n.ino === ino) {
         const error = osError(40, "walk", path);
         error.message = `File system loop (os error 40): '${path}' leads back to '${n.path}'`;
@@ -893,9 +896,7 @@ export class Walker {
       this.#extras(reading, entry, p.name, p.raw, stat);
       out.push(entry);
     }
-    if (cfg.maxDepth - reading.depth >= 1 && include(shown, undefined, undefined, skip)) {
-      reading.children.push(this.#child(reading, p.name, p.raw, shown));
-    }
+    if (descend) reading.children.push(this.#child(reading, p.name, p.raw, shown));
   }
 
   /** Visits one entry of known type (std semantics).  Pushes what to yield onto `out`. */
