@@ -12,7 +12,9 @@
  *   yielded as a symlink when following links; std throws `NotFound`.
  * - A followed link to a directory that is the current directory or one of
  *   its ancestors (same dev and ino) is reported as `FilesystemLoop` (code
- *   ELOOP), neither yielded nor descended; std loops until the path is too long.
+ *   ELOOP), neither yielded nor descended, when the walk would descend into
+ *   it (std loops until the path is too long); at the last depth, or when
+ *   skipped, it is treated as std treats it.
  * - Errors go to `onError` when given, and the walk goes on.
  * - `canonicalize` applies at every depth.  std 1.0.x does not pass it on to
  *   its recursive calls, so below the root's own entries std canonicalizes
@@ -249,17 +251,22 @@ async function* walkDir(
         }
         continue;
       }
+      const realPath = await Deno.realPath(path);
+      const shown = cfg.canonicalize ? realPath : path;
+      // ioq: a link back to an ancestor that the walk would go into is an
+      // error, not a walk without end (at the last depth or skipped, std
+      // ends there, and so does ioq)
+      const descend = cfg.maxDepth - (depth + 1) >= 1 && include(shown, undefined, undefined, skip);
       if (
-        target.isDirectory && here.some((id) => id.dev === target.dev && id.ino === target.ino)
+        descend && target.isDirectory &&
+        here.some((id) => id.dev === target.dev && id.ino === target.ino)
       ) {
-        // ioq: a link back to an ancestor is an error, not a walk without end
         const loop = new Deno.errors.FilesystemLoop(`File system loop: '${path}'`);
         (loop as Error & { code: string }).code = "ELOOP";
         cfg.report(loop, path);
         continue;
       }
-      const realPath = await Deno.realPath(path);
-      if (cfg.canonicalize) path = realPath;
+      path = shown;
       ({ isSymlink, isDirectory } = await Deno.lstat(realPath));
     }
     if (isSymlink || isDirectory) {

@@ -552,6 +552,29 @@ testBackends("walk() ends on symlink loops and reports them as ELOOP", async (ba
           }
         });
       }
+      await t.step(`${order}: a loop the walk does not go into is no error`, async () => {
+        // At the last depth or skipped, @std/fs yields (or skips) the link
+        // like any directory and ends: so must walk(), without an error
+        for (const canonicalize of [true, false]) {
+          const opts = { followSymlinks: true, canonicalize, order, queue: { backend } };
+          for (const maxDepth of [1, 2, 3]) {
+            // (at 3, links at depth 2 go on into their target: loops again)
+            await expectSame(root, { ...opts, maxDepth }, backend, order, maxDepth === 3);
+          }
+          if (!canonicalize) {
+            // (canonical paths of the loops are those of real directories)
+            const skip = [/\/(up|self)$/];
+            const { entries } = await expectSame(root, { ...opts, skip }, backend, order);
+            assert.ok(entries.some((e) => e.path === `${root}/d/to-a/f`));
+          }
+          const { entries } = await ioqWalk(root, { ...opts, maxDepth: 2 });
+          const up = entries.find((e) =>
+            e.depth === 2 && e.isDirectory && e.name !== "f" &&
+            (canonicalize ? e.path === root : e.path === `${root}/a/up`)
+          );
+          assert.ok(up, "a/up yielded as a directory at the last depth");
+        }
+      });
       await t.step(`${order}: following without onError throws FilesystemLoop`, async () => {
         await assert.rejects(
           ioqWalk(root, { followSymlinks: true, order, queue: { backend } }),
