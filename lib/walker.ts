@@ -57,6 +57,15 @@ export interface WalkConfig {
   findStyle: boolean;
 }
 
+/**
+ * Whether a path matches, as `path.match(pattern)` says (as @std/fs tests
+ * it): a global RegExp is searched from the start each time, not from its
+ * lastIndex, as `test()` would.
+ */
+function matches(pattern: RegExp, path: string): boolean {
+  return pattern.global ? path.match(pattern) !== null : pattern.test(path);
+}
+
 /** `@std/fs` walk's filter: extensions, then match, then skip. */
 export function include(
   path: string,
@@ -65,8 +74,8 @@ export function include(
   skip: RegExp[] | undefined,
 ): boolean {
   if (exts && !exts.some((ext) => path.endsWith(ext))) return false;
-  if (match && !match.some((pattern) => pattern.test(path))) return false;
-  if (skip && skip.some((pattern) => pattern.test(path))) return false;
+  if (match && !match.some((pattern) => matches(pattern, path))) return false;
+  if (skip && skip.some((pattern) => matches(pattern, path))) return false;
   return true;
 }
 
