@@ -317,6 +317,8 @@ const OPTION_CASES: [string, WalkOptions][] = [
   ["skip the root", { skip: [/^\.$/] }],
   ["skip everything", { skip: [/./] }],
   ["skip links", { skip: [/^l-/], followSymlinks: true }],
+  ["match a global RegExp", { match: [/t/g] }],
+  ["skip a global RegExp", { skip: [/a/g] }],
   ["maxDepth 2, exts txt, skip /b/", { maxDepth: 2, exts: ["txt"], skip: [/b/] }],
   ["exts, match and skip", { exts: ["txt", "md"], match: [/a|h/], skip: [/deep/] }],
   [
