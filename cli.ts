@@ -15,8 +15,10 @@
  * @module
  */
 
+import type { DirBatch } from "./lib/dir.ts";
+import { DT } from "./lib/layout.ts";
 import { walkLikeFind } from "./lib/walk.ts";
-import type { WalkEntry } from "./lib/walker.ts";
+import type { PathSink, WalkEntry } from "./lib/walker.ts";
 
 const USAGE = `Usage: walk [ROOT...] [-type f|d|l] [-name GLOB] [-maxdepth N] [-mindepth N]
             [-L] [-dfs] [-j N] [-backend auto|io_uring|threads] [-print0] [-count]
@@ -181,33 +183,31 @@ function parse(argv: string[]): Args {
   return args;
 }
 
-/** Buffers output and writes it to stdout in large chunks. */
+/**
+ * Buffers output and writes it to stdout in large chunks.  Text paths are
+ * joined into one string and encoded together: one encodeInto call per path
+ * would cost more than the walk's own work per entry.
+ */
 class Output {
-  readonly #buf = new Uint8Array(64 * 1024);
+  /** Bytes waiting to be written. */
+  readonly #buf = new Uint8Array(256 * 1024);
+  /** How many. */
   #used = 0;
+  /** Text waiting to be encoded into `#buf`. */
+  #text = "";
   readonly #encoder = new TextEncoder();
 
-  /** Appends a path (text or raw bytes) and a terminator byte. */
-  write(path: string | Uint8Array, end: number): void {
-    if (typeof path === "string") {
-      // Most paths fit at once; a longer one goes through a flush
-      const room = this.#buf.length - this.#used - 1;
-      if (path.length * 3 <= room) {
-        this.#used += this.#encoder.encodeInto(path, this.#buf.subarray(this.#used)).written;
-      } else {
-        this.#raw(this.#encoder.encode(path));
-      }
-    } else {
-      this.#raw(path);
-    }
-    if (this.#used === this.#buf.length) this.flush();
-    this.#buf[this.#used++] = end;
+  /** Appends a path as text and its terminator. */
+  text(path: string, end: string): void {
+    this.#text += path + end;
+    if (this.#text.length >= 16 * 1024) this.#encodeText();
   }
 
-  /** Appends raw bytes. */
-  #raw(bytes: Uint8Array): void {
-    if (this.#used + bytes.length + 1 > this.#buf.length) this.flush();
-    if (bytes.length + 1 > this.#buf.length) {
+  /** Appends bytes (copied: the caller may reuse its buffer). */
+  bytes(bytes: Uint8Array): void {
+    this.#encodeText();
+    if (this.#used + bytes.length > this.#buf.length) this.#drain();
+    if (bytes.length > this.#buf.length) {
       writeAll(bytes);
       return;
     }
@@ -215,10 +215,30 @@ class Output {
     this.#used += bytes.length;
   }
 
-  /** Writes out what is buffered. */
-  flush(): void {
+  /** Encodes the pending text into the byte buffer. */
+  #encodeText(): void {
+    const text = this.#text;
+    if (text.length === 0) return;
+    this.#text = "";
+    const most = text.length * 3;
+    if (this.#used + most > this.#buf.length) this.#drain();
+    if (most > this.#buf.length) {
+      writeAll(this.#encoder.encode(text));
+      return;
+    }
+    this.#used += this.#encoder.encodeInto(text, this.#buf.subarray(this.#used)).written;
+  }
+
+  /** Writes the byte buffer out. */
+  #drain(): void {
     if (this.#used > 0) writeAll(this.#buf.subarray(0, this.#used));
     this.#used = 0;
+  }
+
+  /** Writes out everything buffered. */
+  flush(): void {
+    this.#encodeText();
+    this.#drain();
   }
 }
 
@@ -244,6 +264,16 @@ function matches(entry: WalkEntry, args: Args): boolean {
   if (args.type === "d" && !entry.isDirectory) return false;
   if (args.type === "l" && !entry.isSymlink) return false;
   if (args.name && !args.name.test(entry.name)) return false;
+  return true;
+}
+
+/** Whether entry `i` of a listing passes -type and -name (-mindepth is per batch). */
+function matchesListed(batch: DirBatch, i: number, args: Args): boolean {
+  const dt = batch.type(i);
+  if (args.type === "f" && dt !== DT.REG) return false;
+  if (args.type === "d" && dt !== DT.DIR) return false;
+  if (args.type === "l" && dt !== DT.LNK) return false;
+  if (args.name && !args.name.test(batch.name(i))) return false;
   return true;
 }
 
@@ -278,8 +308,28 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`walk: '${path}': ${reason(error)}`);
   };
   const out = new Output();
-  const end = args.print0 ? 0 : 0x0a;
+  const end = args.print0 ? "\0" : "\n";
   let n = 0;
+  // Directory listings arrive as ready-made paths, with no string per entry
+  const sink: PathSink = {
+    end: args.print0 ? 0 : 0x0a,
+    paths(batch: DirBatch, depth: number) {
+      if (depth < args.minDepth) return;
+      if (!args.type && !args.name) {
+        n += batch.count;
+        if (!args.count) out.bytes(batch.records);
+        return;
+      }
+      const extra = batch.prefixLength + 1;
+      for (let i = 0; i < batch.count; i++) {
+        if (!matchesListed(batch, i, args)) continue;
+        n++;
+        if (args.count) continue;
+        const start = batch.offset(i);
+        out.bytes(batch.records.subarray(start, start + batch.nameLength(i) + extra));
+      }
+    },
+  };
   try {
     for (const root of args.roots) {
       const entries = walkLikeFind(root, {
@@ -291,14 +341,20 @@ export async function main(argv: string[]): Promise<number> {
           backend: args.backend,
           ...(args.threads === undefined ? {} : { threads: args.threads }),
         },
-      });
+      }, sink);
       for await (const entry of entries) {
         if (!matches(entry, args)) continue;
         n++;
-        if (!args.count) out.write(entry.pathBytes ?? entry.path, end);
+        if (args.count) continue;
+        if (entry.pathBytes) {
+          out.bytes(entry.pathBytes);
+          out.text("", end);
+        } else {
+          out.text(entry.path, end);
+        }
       }
     }
-    if (args.count) out.write(String(n), 0x0a);
+    if (args.count) out.text(String(n), "\n");
     out.flush();
   } catch (error) {
     if (error instanceof Deno.errors.BrokenPipe) return status;

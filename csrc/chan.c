@@ -310,6 +310,13 @@ static bool chan_empty(uintptr_t v) {
 	return (v & ~CHAN_BLOCKED) == 0;
 }
 
+/** Whether a deadline has passed. */
+static bool chan_expired(const struct timespec *deadline) {
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > deadline->tv_sec || (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
 /**
  * Wait while a slot holds `value` (ignoring BLOCKED): spin, then sleep.
  * @return The new value, or the old one if `wake` ended the wait.
@@ -322,6 +329,10 @@ static uintptr_t chan_wait_change(struct chan *c, chan_slot *slot, uintptr_t val
 		}
 		uintptr_t cur = atomic_load_explicit(slot, memory_order_relaxed);
 		if ((cur & ~CHAN_BLOCKED) != base) {
+			return cur;
+		}
+		// A short wait must not spin past its deadline
+		if (wake && wake->deadline && chan_expired(wake->deadline)) {
 			return cur;
 		}
 	}
@@ -414,13 +425,6 @@ void *chan_take(struct chan *c, struct chan_cursor *cur, bool block) {
 			return (void *)v;
 		}
 	}
-}
-
-/** Whether a deadline has passed. */
-static bool chan_expired(const struct timespec *deadline) {
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > deadline->tv_sec || (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }
 
 bool chan_await(struct chan *c, size_t ticket, const struct chan_wake *wake) {

@@ -12,8 +12,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/** The initial buffer size: one getdents64 call reads this much. */
-#define DIR_BUF_SIZE (32 * 1024)
 
 /** The kernel's dirent layout for getdents64. */
 struct dir_dirent64 {
@@ -81,41 +79,60 @@ static int dir_fill(struct ioq_dir *d) {
 	return 0;
 }
 
-/** Fill a freshly opened directory, and shrink the buffer of a small one. */
-static int dir_first_fill(struct ioq_dir *d) {
-	int ret = dir_fill(d);
-	if (ret != 0) {
-		return ret;
+/**
+ * Fill a freshly opened directory: read into the worker's scratch buffer,
+ * then keep a copy just big enough for a directory read to its end (most
+ * are small), or a full-size buffer for one that will need refills.  A
+ * fresh 32 KiB allocation per directory would cost page faults.
+ */
+static int dir_first_fill(struct ioq_dir *d, char *scratch) {
+	long n = dir_getdents(d->fd, scratch, DIR_BUF_SIZE);
+	if (n < 0) {
+		return (int)n;
 	}
-	if (d->eof && d->len < d->cap / 2) {
-		// The whole directory is here: give back the unused tail
-		size_t keep = d->len ? d->len : 1;
-		char *buf = realloc(d->buf, keep);
-		if (buf) {
-			d->buf = buf;
-			d->cap = (uint32_t)keep;
+	size_t len = (size_t)n;
+	if (n == 0) {
+		d->eof = true;
+	} else if (DIR_BUF_SIZE - len >= DIR_MAX_RECORD) {
+		long m = dir_getdents(d->fd, scratch + len, DIR_BUF_SIZE - len);
+		if (m == 0) {
+			d->eof = true;
+		} else if (m > 0) {
+			len += (size_t)m;
+		} else {
+			d->err = (int32_t)m;
 		}
 	}
+
+	size_t cap = d->eof ? (len ? len : 1) : DIR_BUF_SIZE;
+	d->buf = malloc(cap);
+	if (!d->buf) {
+		return -ENOMEM;
+	}
+	memcpy(d->buf, scratch, len);
+	d->cap = (uint32_t)cap;
+	d->len = (uint32_t)len;
+	d->pos = 0;
 	return 0;
 }
 
-int dir_adopt(struct ioq_dir *d, int fd) {
+int dir_adopt(struct ioq_dir *d, int fd, char *scratch) {
 	d->fd = fd;
 	d->eof = false;
 	d->err = 0;
-	int ret = dir_first_fill(d);
+	int ret = dir_first_fill(d, scratch);
 	if (ret != 0) {
 		dir_close(d);
 	}
 	return ret;
 }
 
-int dir_open(struct ioq_dir *d, int atfd, const char *path) {
+int dir_open(struct ioq_dir *d, int atfd, const char *path, char *scratch) {
 	int fd = openat(atfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		return -errno;
 	}
-	return dir_adopt(d, fd);
+	return dir_adopt(d, fd, scratch);
 }
 
 /** Whether a byte string is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
@@ -164,8 +181,8 @@ static bool dir_is_dots(const char *name) {
 	return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
 }
 
-int dir_read(struct ioq_dir *d, uint8_t *names, uint32_t cap, uint32_t *meta, uint32_t max) {
-	if (max < 2 || cap < 256) {
+int dir_read(struct ioq_dir *d, const uint8_t *prefix, uint32_t plen, uint8_t end, uint8_t *out, uint32_t cap, uint32_t *meta, uint32_t max) {
+	if (max < 2 || cap < plen + 256) {
 		return -EINVAL;
 	}
 	if (d->err && d->pos == d->len) {
@@ -199,13 +216,17 @@ int dir_read(struct ioq_dir *d, uint8_t *names, uint32_t cap, uint32_t *meta, ui
 			d->pos += de->d_reclen;
 			continue;
 		}
-		if (cap - used < len + 1) {
+		if (cap - used < plen + len + 1) {
 			break;
 		}
 
-		memcpy(names + used, name, len);
-		names[used + len] = 0;
-		used += (uint32_t)(len + 1);
+		if (plen) {
+			// (memcpy from NULL is undefined even for 0 bytes)
+			memcpy(out + used, prefix, plen);
+		}
+		memcpy(out + used + plen, name, len);
+		out[used + plen + len] = end;
+		used += (uint32_t)(plen + len + 1);
 
 		uint32_t word = de->d_type | ((uint32_t)len << 16);
 		if (!dir_utf8_valid((const unsigned char *)name, len)) {

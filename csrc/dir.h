@@ -13,6 +13,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/** Bytes one getdents64 call reads: the size of a worker's scratch buffer. */
+#define DIR_BUF_SIZE (32 * 1024)
+
 /** Where a directory is in its life, as its owner sees it. */
 enum dir_state {
 	/** An OPENDIR request is in flight: a worker owns it. */
@@ -50,21 +53,25 @@ void dir_init(struct ioq_dir *d);
 
 /**
  * Open a directory with openat(O_DIRECTORY | O_CLOEXEC) and fill its buffer.
+ * @param scratch
+ *         DIR_BUF_SIZE bytes of the calling worker's own.
  * @return 0 or a negative errno value (then nothing is left open).
  */
-int dir_open(struct ioq_dir *d, int atfd, const char *path);
+int dir_open(struct ioq_dir *d, int atfd, const char *path, char *scratch);
 
 /**
  * Take ownership of an already opened directory descriptor and fill the
- * buffer.  @return 0, or a negative errno value (then fd is closed).
+ * buffer, as dir_open().  @return 0, or a negative errno value (then fd is
+ * closed).
  */
-int dir_adopt(struct ioq_dir *d, int fd);
+int dir_adopt(struct ioq_dir *d, int fd, char *scratch);
 
 /**
- * Copy entries into caller buffers; see ioq_dir_read() for the format.
+ * Copy entries into caller buffers, each as `prefix`, its name, and the byte
+ * `end`; see ioq_dir_read_paths() for the format.
  * @return The number of entries, 0 at the end, or a negative errno value.
  */
-int dir_read(struct ioq_dir *d, uint8_t *names, uint32_t cap, uint32_t *meta, uint32_t max);
+int dir_read(struct ioq_dir *d, const uint8_t *prefix, uint32_t plen, uint8_t end, uint8_t *out, uint32_t cap, uint32_t *meta, uint32_t max);
 
 /**
  * Close the descriptor and free the buffer.  @return 0 or the negative

@@ -30,7 +30,7 @@ static int exec_stat_dir(struct ioq_ent *ent) {
 	return stat_path(ent->dirp->fd, "", AT_EMPTY_PATH, &ent->stx);
 }
 
-void exec_run(struct ioq_ent *ent) {
+void exec_run(struct ioq_ent *ent, char *scratch) {
 	int ret;
 	switch (ent->op) {
 	case IOQ_NOP:
@@ -43,7 +43,7 @@ void exec_run(struct ioq_ent *ent) {
 		break;
 
 	case IOQ_OPENDIR:
-		ret = dir_open(ent->dirp, ent->fd, ent->path);
+		ret = dir_open(ent->dirp, ent->fd, ent->path, scratch);
 		if (ret == 0) {
 			ret = exec_stat_dir(ent);
 			if (ret != 0) {
@@ -67,14 +67,14 @@ void exec_run(struct ioq_ent *ent) {
 	ent->result = ret;
 }
 
-void exec_opendir_done(struct ioq *q, struct ioq_ent *ent, int fd) {
+void exec_opendir_done(struct ioq *q, struct ioq_ent *ent, int fd, char *scratch) {
 	if (atomic_load_explicit(&q->cancelled, memory_order_relaxed)) {
 		close(fd);
 		ent->result = -EINTR;
 		return;
 	}
 
-	int ret = dir_adopt(ent->dirp, fd);
+	int ret = dir_adopt(ent->dirp, fd, scratch);
 	if (ret == 0) {
 		ret = exec_stat_dir(ent);
 		if (ret != 0) {

@@ -89,6 +89,7 @@ void ioq_destroy(struct ioq *q) {
 		ioq_submit(q);
 		worker_stop(q);
 	}
+	worker_free(q);
 #if IOQ_WITH_URING
 	uring_teardown(q);
 #endif
@@ -558,12 +559,19 @@ void ioq_release(struct ioq *q, const uint32_t *idx, uint32_t n) {
 }
 
 int32_t ioq_dir_read(struct ioq *q, uint32_t dir, uint8_t *names, uint32_t cap, uint32_t *meta, uint32_t max) {
+	return ioq_dir_read_paths(q, dir, NULL, 0, 0, names, cap, meta, max);
+}
+
+int32_t ioq_dir_read_paths(struct ioq *q, uint32_t dir, const uint8_t *prefix, uint32_t plen, uint32_t end, uint8_t *out, uint32_t cap, uint32_t *meta, uint32_t max) {
 	int ret = 0;
 	struct ioq_dir *d = ioq_open_dir(q, dir, &ret);
 	if (!d) {
 		return ret;
 	}
-	return dir_read(d, names, cap, meta, max);
+	if (end > 0xff) {
+		return -EINVAL;
+	}
+	return dir_read(d, prefix, plen, (uint8_t)end, out, cap, meta, max);
 }
 
 int32_t ioq_dir_fd(struct ioq *q, uint32_t dir) {

@@ -268,6 +268,14 @@ void ioq_release(struct ioq *q, const uint32_t *idx, uint32_t n);
  */
 int32_t ioq_dir_read(struct ioq *q, uint32_t dir, uint8_t *names, uint32_t cap, uint32_t *meta, uint32_t max);
 
+/**
+ * ioq_dir_read(), with each entry written as a ready-made path: `prefix`
+ * (plen bytes), the name, then the byte `end` (say '\n' or 0).  meta is as
+ * for ioq_dir_read(); an entry's record is plen + its name length + 1 bytes.
+ * @return As ioq_dir_read(); -EINVAL also if cap < plen + 256 or end > 255.
+ */
+int32_t ioq_dir_read_paths(struct ioq *q, uint32_t dir, const uint8_t *prefix, uint32_t plen, uint32_t end, uint8_t *out, uint32_t cap, uint32_t *meta, uint32_t max);
+
 /** @return The descriptor of an open directory, or -EBADF / -EBUSY. */
 int32_t ioq_dir_fd(struct ioq *q, uint32_t dir);
 

@@ -27,6 +27,8 @@ struct ioq_worker {
 	struct ioq *queue;
 	/** Its number, 0-based. */
 	uint32_t id;
+	/** Its getdents64 scratch buffer (DIR_BUF_SIZE bytes), or NULL. */
+	char *scratch;
 #if IOQ_WITH_URING
 	/** Whether `ring` was set up (and must be torn down). */
 	bool has_ring;
@@ -98,6 +100,8 @@ struct worker_done {
 	struct ioq_ent *ents[CHAN_BATCH];
 	/** How many. */
 	size_t n;
+	/** When the first of them finished (CLOCK_MONOTONIC ns), while someone waits. */
+	int64_t since;
 };
 
 /**
@@ -108,6 +112,9 @@ int worker_start(struct ioq *q);
 
 /** Stop and join every started worker. */
 void worker_stop(struct ioq *q);
+
+/** Free the workers' buffers (after worker_stop()). */
+void worker_free(struct ioq *q);
 
 /** Record a finished entry; pushes the batch when full or when someone waits. */
 void worker_finish(struct ioq *q, struct worker_done *done, struct ioq_ent *ent);
@@ -124,14 +131,18 @@ void worker_flush(struct ioq *q, struct worker_done *done);
  */
 bool exec_cancelled(struct ioq *q, struct ioq_ent *ent);
 
-/** Run an entry's operation synchronously and set its result. */
-void exec_run(struct ioq_ent *ent);
+/**
+ * Run an entry's operation synchronously and set its result.
+ * @param scratch
+ *         The worker's DIR_BUF_SIZE scratch buffer.
+ */
+void exec_run(struct ioq_ent *ent, char *scratch);
 
 /**
  * Finish an OPENDIR whose openat() returned `fd` (>= 0) elsewhere (io_uring):
  * fill the buffer, honour cancellation and IOQ_OPENDIR_STAT.
  */
-void exec_opendir_done(struct ioq *q, struct ioq_ent *ent, int fd);
+void exec_opendir_done(struct ioq *q, struct ioq_ent *ent, int fd, char *scratch);
 
 #if IOQ_WITH_URING
 /**

@@ -46,6 +46,8 @@ struct uring_state {
 	struct ioq *q;
 	/** The worker's ring. */
 	struct io_uring *ring;
+	/** The worker's getdents64 scratch buffer. */
+	char *scratch;
 	/** The worker's position in `pending`. */
 	struct chan_cursor cur;
 	/** Finished entries not yet handed over. */
@@ -168,7 +170,7 @@ static void uring_run_sync(struct uring_state *st, struct ioq_ent *ent) {
 		// Its descriptor was detached for the ring: close that
 		ent->result = close(ent->fd) == 0 ? 0 : -errno;
 	} else {
-		exec_run(ent);
+		exec_run(ent, st->scratch);
 	}
 	worker_finish(st->q, &st->done, ent);
 }
@@ -221,7 +223,7 @@ static void uring_complete(struct uring_state *st, struct ioq_ent *ent, int res)
 	}
 
 	if (ent->op == IOQ_OPENDIR && res >= 0) {
-		exec_opendir_done(st->q, ent, res);
+		exec_opendir_done(st->q, ent, res, st->scratch);
 	} else {
 		ent->result = res < 0 ? res : 0;
 	}
@@ -346,6 +348,7 @@ void uring_work(struct ioq_worker *w) {
 	struct uring_state st = {
 		.q = w->queue,
 		.ring = &w->ring,
+		.scratch = w->scratch,
 	};
 
 	if (w->ring_disabled && io_uring_enable_rings(&w->ring) < 0) {

@@ -2,12 +2,18 @@
 /** worker: the threads that run requests. */
 
 #define _GNU_SOURCE
+#include "dir.h"
 #include "queue.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 
 struct ioq_ent worker_stop_mark;
+
+/** How long a parked consumer may wait for a batch to fill, in nanoseconds. */
+#define WORKER_FLUSH_NS 50000
 
 void worker_flush(struct ioq *q, struct worker_done *done) {
 	if (done->n) {
@@ -16,11 +22,30 @@ void worker_flush(struct ioq *q, struct worker_done *done) {
 	}
 }
 
+/** The monotonic clock in nanoseconds. */
+static int64_t worker_now(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 void worker_finish(struct ioq *q, struct worker_done *done, struct ioq_ent *ent) {
 	done->ents[done->n++] = ent;
-	// A parked consumer gets results at once; otherwise batch them
-	if (done->n == CHAN_BATCH || atomic_load_explicit(&q->waiters, memory_order_relaxed)) {
+	// Hand results over a cache line at a time; the loops flush what is left
+	// before they sleep.  A parked consumer gets a partial batch once its
+	// first result is WORKER_FLUSH_NS old: soon enough when each op is slow
+	// (a cold cache), and rarely enough when they are fast.  (Flushing every
+	// result at once for a parked consumer woke it once per result: 147 ms
+	// instead of 121 ms for 20,000 directories with two workers.)
+	if (done->n == CHAN_BATCH) {
 		worker_flush(q, done);
+	} else if (atomic_load_explicit(&q->waiters, memory_order_relaxed)) {
+		int64_t now = worker_now();
+		if (done->n == 1) {
+			done->since = now;
+		} else if (now - done->since >= WORKER_FLUSH_NS) {
+			worker_flush(q, done);
+		}
 	}
 }
 
@@ -46,7 +71,7 @@ static void worker_sync_loop(struct ioq_worker *w) {
 			break;
 		}
 		if (!exec_cancelled(q, ent)) {
-			exec_run(ent);
+			exec_run(ent, w->scratch);
 		}
 		worker_finish(q, &done, ent);
 	}
@@ -82,6 +107,11 @@ int worker_start(struct ioq *q) {
 	int ret = 0;
 	for (uint32_t i = 0; i < q->nthreads; ++i) {
 		struct ioq_worker *w = &q->workers[i];
+		w->scratch = malloc(DIR_BUF_SIZE);
+		if (!w->scratch) {
+			ret = -ENOMEM;
+			break;
+		}
 		int err = pthread_create(&w->thread, NULL, worker_main, w);
 		if (err) {
 			ret = -err;
@@ -104,4 +134,11 @@ void worker_stop(struct ioq *q) {
 		pthread_join(q->workers[i].thread, NULL);
 	}
 	q->nworkers = 0;
+}
+
+void worker_free(struct ioq *q) {
+	for (uint32_t i = 0; i < q->nthreads; ++i) {
+		free(q->workers[i].scratch);
+		q->workers[i].scratch = NULL;
+	}
 }

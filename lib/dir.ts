@@ -47,10 +47,10 @@ export interface DirEntry extends Deno.DirEntry {
 const decoder = new TextDecoder();
 
 /**
- * A batch of entries from one `Dir.readBatch()` call: names decoded at once,
- * and per-entry metadata read on demand.  `type()`, `isUtf8()` and `bytes()`
- * read buffers the queue reuses: use them before the next read on the same
- * queue.
+ * A batch of entries from one `Dir.readBatch()` or `Dir.readPaths()` call:
+ * names decoded at once (or on demand for path batches), and per-entry
+ * metadata read on demand.  Every method reads buffers the queue reuses: use
+ * a batch before the next read on the same queue.
  *
  * @example Count the subdirectories of a directory
  * ```ts
@@ -63,26 +63,51 @@ const decoder = new TextDecoder();
  * using dir = done.dir;
  * let subdirs = 0;
  * for (let batch = dir.readBatch(); batch; batch = dir.readBatch()) {
- *   for (let i = 0; i < batch.names.length; i++) if (batch.type(i) === 4) subdirs++;
+ *   for (let i = 0; i < batch.count; i++) if (batch.type(i) === 4) subdirs++;
  * }
  * console.log(subdirs);
  * ```
  */
 export class DirBatch {
-  /** The names, decoded as UTF-8 (invalid bytes become U+FFFD). */
-  readonly names: string[];
+  /** How many entries the batch holds. */
+  readonly count: number;
+  /**
+   * The records back to back: for `readBatch()` each name and a NUL byte, for
+   * `readPaths()` the prefix, the name and the terminator.
+   */
+  readonly records: Uint8Array;
+  /** Bytes of prefix before each name in `records` (0 for `readBatch()`). */
+  readonly prefixLength: number;
   /** The queue's meta words: [bytes used, entry 0, entry 1, ...]. */
   readonly #meta: Uint32Array;
-  /** The queue's name bytes. */
-  readonly #bytes: Uint8Array;
-  /** Byte offset of each name, computed on first use. */
+  /** The names, once decoded. */
+  #names: string[] | undefined;
+  /** Byte offset of each record, computed on first use. */
   #offsets: Uint32Array | undefined;
 
-  /** Internal: built by `Dir.readBatch()`. */
-  constructor(names: string[], meta: Uint32Array, bytes: Uint8Array) {
-    this.names = names;
+  /** Internal: built by `Dir.readBatch()` and `Dir.readPaths()`. */
+  constructor(
+    count: number,
+    records: Uint8Array,
+    prefixLength: number,
+    meta: Uint32Array,
+    names?: string[],
+  ) {
+    this.count = count;
+    this.records = records;
+    this.prefixLength = prefixLength;
     this.#meta = meta;
-    this.#bytes = bytes;
+    this.#names = names;
+  }
+
+  /** The names, decoded as UTF-8 (invalid bytes become U+FFFD). */
+  get names(): string[] {
+    if (!this.#names) {
+      const names = new Array<string>(this.count);
+      for (let i = 0; i < this.count; i++) names[i] = this.name(i);
+      this.#names = names;
+    }
+    return this.#names;
   }
 
   /** Returns the DT_* type of entry `i` (0 = unknown, 4 = dir, 8 = file, 10 = symlink, ...). */
@@ -95,26 +120,45 @@ export class DirBatch {
     return (this.#meta[i + 1] & META.NOT_UTF8) === 0;
   }
 
-  /** Returns a copy of entry `i`'s raw name bytes. */
-  bytes(i: number): Uint8Array {
+  /** Returns the length in bytes of entry `i`'s name. */
+  nameLength(i: number): number {
+    return this.#meta[i + 1] >>> META.LEN_SHIFT;
+  }
+
+  /** Returns where entry `i`'s record starts in `records`. */
+  offset(i: number): number {
     if (!this.#offsets) {
-      const offsets = new Uint32Array(this.names.length);
+      const offsets = new Uint32Array(this.count);
+      const meta = this.#meta;
+      const extra = this.prefixLength + 1;
       let at = 0;
       for (let j = 0; j < offsets.length; j++) {
         offsets[j] = at;
-        at += (this.#meta[j + 1] >>> META.LEN_SHIFT) + 1;
+        at += (meta[j + 1] >>> META.LEN_SHIFT) + extra;
       }
       this.#offsets = offsets;
     }
-    const start = this.#offsets[i];
-    return this.#bytes.slice(start, start + (this.#meta[i + 1] >>> META.LEN_SHIFT));
+    return this.#offsets[i];
+  }
+
+  /** Returns entry `i`'s name, decoded as UTF-8. */
+  name(i: number): string {
+    if (this.#names) return this.#names[i];
+    const start = this.offset(i) + this.prefixLength;
+    return decoder.decode(this.records.subarray(start, start + this.nameLength(i)));
+  }
+
+  /** Returns a copy of entry `i`'s raw name bytes. */
+  bytes(i: number): Uint8Array {
+    const start = this.offset(i) + this.prefixLength;
+    return this.records.slice(start, start + this.nameLength(i));
   }
 
   /** Returns entry `i` as a `DirEntry`. */
   entry(i: number): DirEntry {
     const dt = this.type(i);
     const entry: DirEntry = {
-      name: this.names[i],
+      name: this.name(i),
       isFile: dt === DT.REG,
       isDirectory: dt === DT.DIR,
       isSymlink: dt === DT.LNK,
@@ -238,17 +282,68 @@ export class Dir implements Disposable, Iterable<DirEntry> {
     );
     if (n < 0) throw osError(n, "readdir", this.path);
     if (n === 0) return null;
+    const records = names.subarray(0, meta[0]);
     // One decode for the whole batch; the last NUL is left out so split()
     // gives exactly n names
     const text = decoder.decode(names.subarray(0, meta[0] - 1));
-    return new DirBatch(text.split("\0"), meta, names);
+    return new DirBatch(n, records, 0, meta, text.split("\0"));
+  }
+
+  /**
+   * Reads the next batch of entries as ready-made paths: each record is
+   * `prefix`, the entry's name and the byte `end`, back to back in
+   * `DirBatch.records`, so a program that prints paths needs no string per
+   * entry.  Names are decoded only when asked for.
+   *
+   * @param prefix The bytes to put before each name (say, the directory's path and "/").
+   * @param end The byte after each name: 10 (newline) or 0.
+   * @returns The batch, or `null` at the end.
+   * @throws {RangeError} For a prefix longer than 60 KiB or an `end` outside 0-255.
+   * @throws {Deno.errors.BadResource} When the directory or queue is closed.
+   *
+   * @example Print a directory's paths
+   * ```ts
+   * import { IoQueue } from "@ioq/ioq";
+   *
+   * using q = new IoQueue();
+   * q.opendir("/usr", 0);
+   * const [done] = await q.pop();
+   * if (done.op !== "opendir" || !done.dir) throw done.error;
+   * using dir = done.dir;
+   * const prefix = new TextEncoder().encode("/usr/");
+   * for (let batch = dir.readPaths(prefix, 10); batch; batch = dir.readPaths(prefix, 10)) {
+   *   Deno.stdout.writeSync(batch.records);
+   * }
+   * ```
+   */
+  readPaths(prefix: Uint8Array, end: number): DirBatch | null {
+    const handle = this.#check("read directory");
+    const core = this.#core;
+    const { names, meta } = core;
+    if (prefix.length > names.length - 4096 || !(end >= 0 && end <= 255)) {
+      throw new RangeError("Cannot read paths: the prefix must be under 60 KiB and end a byte");
+    }
+    const n = core.sym.ioq_dir_read_paths(
+      core.check("read directory"),
+      handle,
+      prefix,
+      prefix.length,
+      end,
+      names,
+      names.length,
+      meta,
+      meta.length,
+    );
+    if (n < 0) throw osError(n, "readdir", this.path);
+    if (n === 0) return null;
+    return new DirBatch(n, names.subarray(0, meta[0]), prefix.length, meta);
   }
 
   /** Reads every remaining entry. */
   readAll(): DirEntry[] {
     const out: DirEntry[] = [];
     for (let batch = this.readBatch(); batch; batch = this.readBatch()) {
-      for (let i = 0; i < batch.names.length; i++) out.push(batch.entry(i));
+      for (let i = 0; i < batch.count; i++) out.push(batch.entry(i));
     }
     return out;
   }
@@ -256,7 +351,7 @@ export class Dir implements Disposable, Iterable<DirEntry> {
   /** Iterates over the remaining entries. */
   *[Symbol.iterator](): IterableIterator<DirEntry> {
     for (let batch = this.readBatch(); batch; batch = this.readBatch()) {
-      for (let i = 0; i < batch.names.length; i++) yield batch.entry(i);
+      for (let i = 0; i < batch.count; i++) yield batch.entry(i);
     }
   }
 

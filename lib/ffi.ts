@@ -57,6 +57,11 @@ const SYMBOLS = {
     parameters: ["pointer", "u32", "buffer", "u32", "buffer", "u32"],
     result: "i32",
   },
+  /** (q, u32 dir, const u8 *prefix, u32 plen, u32 end, u8 *out, u32 cap, u32 *meta, u32 max) */
+  ioq_dir_read_paths: {
+    parameters: ["pointer", "u32", "buffer", "u32", "u32", "buffer", "u32", "buffer", "u32"],
+    result: "i32",
+  },
   ioq_dir_fd: { parameters: ["pointer", "u32"], result: "i32" },
   ioq_dir_close: { parameters: ["pointer", "u32"], result: "i32" },
   /** (u32 *out, u32 max) */

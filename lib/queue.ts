@@ -27,7 +27,7 @@ export interface IoQueueOptions {
   /**
    * Worker threads, 1 to 1024.
    *
-   * @default {min(CPUs, 8) - 1, at least 1}
+   * @default {the number of CPUs, at most 8}
    */
   threads?: number;
   /**
@@ -127,10 +127,12 @@ const POP_MAX = 1024;
 /** EINVAL, as C returns it for a path with a NUL byte. */
 const EINVAL = 22;
 
-/** The default worker count: one less than the CPUs (the caller's thread works too), 1 to 7. */
+/** The default worker count: the CPUs, 1 to 8. */
 function defaultThreads(): number {
-  const cpus = navigator.hardwareConcurrency || 1;
-  return Math.max(1, Math.min(cpus, 8) - 1);
+  // Workers make the syscalls while the caller's thread runs JavaScript: on
+  // 2 CPUs two workers walked a 200,000-entry tree in 172-222 ms against
+  // 194-261 ms for one (in-process walk(), threads and io_uring)
+  return Math.min(navigator.hardwareConcurrency || 1, 8);
 }
 
 /** Checks an integer option. */
@@ -182,7 +184,7 @@ export class IoQueue implements Disposable, AsyncDisposable {
   readonly #popped = new Uint32Array(POP_MAX);
   /** Per entry: the path of its request (for messages and `Dir.path`). */
   readonly #paths: (PathLike | undefined)[];
-  /** Per entry: the directory its path is relative to. */
+  /** Per entry: the directory its path is relative to (closedir: the directory closed). */
   readonly #ats: (Dir | undefined)[];
   /** The off-thread wait in progress, shared by concurrent `pop()` calls. */
   #waiting: Promise<number> | null = null;
@@ -342,8 +344,9 @@ export class IoQueue implements Disposable, AsyncDisposable {
     const ret = this.#core.sym.ioq_closedir(ptr, handle, tag);
     if (ret < 0) this.#refuse(ret, "closedir", dir.path);
     retireDir(dir);
-    this.#paths[ret] = dir.path;
-    this.#ats[ret] = undefined;
+    // Its path is only worked out if the close fails
+    this.#paths[ret] = undefined;
+    this.#ats[ret] = dir;
   }
 
   /**
@@ -442,7 +445,7 @@ export class IoQueue implements Disposable, AsyncDisposable {
           : { op: "close", tag };
       case LAYOUT.OP_CLOSEDIR:
         return result < 0
-          ? { op: "closedir", tag, error: osError(result, "closedir", displayPath(path!)) }
+          ? { op: "closedir", tag, error: osError(result, "closedir", at!.path) }
           : { op: "closedir", tag };
       case LAYOUT.OP_OPENDIR: {
         if (result < 0) return { op: "opendir", tag, error: osError(result, "opendir", where()) };

@@ -6,7 +6,7 @@
  */
 
 import type { IoQueue, IoQueueOptions } from "./queue.ts";
-import { type WalkConfig, type WalkEntry, Walker } from "./walker.ts";
+import { type PathSink, type WalkConfig, type WalkEntry, Walker } from "./walker.ts";
 import { normalize, rootPath } from "./walk_path.ts";
 
 export type { WalkEntry };
@@ -218,16 +218,19 @@ export function walk(
 /**
  * Internal, for the CLI: walks with find(1) semantics instead of @std/fs
  * ones (see `WalkConfig.findStyle`): the root's path as given, links
- * followed without canonicalizing, loops on a link itself reported.
+ * followed without canonicalizing, loops on a link itself reported.  With a
+ * `sink`, directory listings go to it as ready-made paths, and only the root
+ * and entries that needed a stat come through the iterator.
  */
 export function walkLikeFind(
   root: string,
   options: WalkOptions = {},
+  sink?: PathSink,
 ): AsyncIterableIterator<WalkEntry> {
   return new Walker(() => ({
     root,
     display: root,
-    cfg: { ...configure(options), findStyle: true, canonicalize: false },
+    cfg: { ...configure(options), findStyle: true, canonicalize: false, sink },
     queue: options.queue,
   })).run();
 }

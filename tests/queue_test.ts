@@ -436,3 +436,40 @@ Deno.test("IoQueue rejects bad options", () => {
   // deno-lint-ignore no-explicit-any
   assert.throws(() => new IoQueue({ backend: "fast" as any }), TypeError);
 });
+
+testBackends("Dir.readPaths() writes each entry as prefix + name + end byte", async (backend) => {
+  const root = await makeTree(["sub/", "a.txt", "with space"]);
+  createRaw(bytes(root, "/raw-", [0xfe]));
+  try {
+    using q = new IoQueue({ backend });
+    using dir = await openDir(q, root);
+    const prefix = new TextEncoder().encode("PRE/");
+    const batch = dir.readPaths(prefix, 0x0a)!;
+    assert.equal(batch.count, 4);
+    assert.equal(batch.prefixLength, 4);
+    const records: string[] = [];
+    for (let i = 0; i < batch.count; i++) {
+      const start = batch.offset(i);
+      const record = batch.records.subarray(start, start + 4 + batch.nameLength(i) + 1);
+      assert.deepEqual(record.subarray(0, 4), prefix);
+      assert.equal(record.at(-1), 0x0a);
+      assert.deepEqual(record.subarray(4, -1), batch.bytes(i));
+      records.push(`${batch.name(i)}:${batch.type(i)}:${batch.isUtf8(i)}`);
+    }
+    assert.equal(
+      batch.offset(batch.count - 1) + 4 + batch.nameLength(batch.count - 1) + 1,
+      batch.records.length,
+    );
+    assert.deepEqual(records.sort(), [
+      "a.txt:8:true",
+      "raw-\ufffd:8:false",
+      "sub:4:true",
+      "with space:8:true",
+    ]);
+    assert.deepEqual([...batch.names].sort(), ["a.txt", "raw-\ufffd", "sub", "with space"]);
+    assert.equal(dir.readPaths(prefix, 0x0a), null);
+    assert.throws(() => dir.readPaths(prefix, 256), RangeError);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
