@@ -21,14 +21,24 @@
  * 0 (acquire), which pairs with the producer's release so the item's contents
  * are visible.  Both ends move past a skip.
  *
+ * Idle consumers: a consumer with no claim claims only tickets a producer
+ * already holds (chan_claim_pushed, a CAS on `tail` that stops at `head`).
+ * With nothing pushed, a blocking take sleeps on the ring's `idle` monitor
+ * without a claim, and a push wakes one such sleeper.  So a push never lands
+ * in a line some sleeping consumer claimed in advance, where it would wait
+ * for that consumer's wake-up while busy ones could have taken it (that cost
+ * about 50 us a burst with two workers here).  No lost wake-up: a sleeper
+ * counts itself in `idlers` and then checks `head` under the mutex, a
+ * producer moves `head` and then reads `idlers` (all sequentially
+ * consistent), so one of them sees the other, and the producer's empty
+ * critical section orders its signal after the sleeper's park.
+ *
  * Laps: slots carry no lap number, so a claim that fell a whole lap behind
  * could see the next lap's item, and a producer a lap ahead would wait for it.
- * Neither happens within capacity as long as nobody sits on an empty claim:
- * a blocking consumer waits at the front for the very next push, and a
- * non-blocking take without a claim only claims tickets a producer already
- * holds (chan_claim_pushed), so it is filled by a push under way.  An owner
- * that claims eagerly (ioq's single reader of `ready`) is the only consumer
- * of its ring, so nothing can lap it.
+ * Neither happens within capacity, since nobody sits on an empty claim: a
+ * claim is made only for tickets already being pushed.  An owner that claims
+ * eagerly (ioq's single reader of `ready`, via chan_claim) is the only
+ * consumer of its ring, so nothing can lap it.
  *
  * Sleeping without lost wake-ups
  * ------------------------------
@@ -131,6 +141,13 @@ struct chan {
 	/** The next consumer ticket. */
 	_Alignas(64) atomic_size_t tail;
 
+	/** Consumers asleep until something is pushed (they hold no claim). */
+	_Alignas(64) atomic_uint idlers;
+	/** Where they sleep. */
+	struct chan_monitor idle;
+	/** Whether `idle` was initialized, for cleanup. */
+	bool has_idle;
+
 	/** The slots. */
 	_Alignas(64) chan_slot slots[];
 };
@@ -176,6 +193,10 @@ void chan_destroy(struct chan *c) {
 		pthread_cond_destroy(&c->monitors[i].cond);
 		pthread_mutex_destroy(&c->monitors[i].mutex);
 	}
+	if (c->has_idle) {
+		pthread_cond_destroy(&c->idle.cond);
+		pthread_mutex_destroy(&c->idle.mutex);
+	}
 	free(c->monitors);
 	free(c);
 }
@@ -185,6 +206,7 @@ struct chan *chan_create(size_t items, size_t consumers) {
 	// in line mode every item may sit alone in a padded line.
 	size_t lines = chan_pow2(items + consumers + 2);
 	size_t nslots = CHAN_LINE ? lines * CHAN_BATCH : lines;
+	int err;
 
 	size_t bytes = sizeof(struct chan) + nslots * sizeof(chan_slot);
 	bytes = (bytes + 63) & ~(size_t)63;
@@ -196,6 +218,7 @@ struct chan *chan_create(size_t items, size_t consumers) {
 	c->mask = nslots - 1;
 	atomic_init(&c->head, 0);
 	atomic_init(&c->tail, 0);
+	atomic_init(&c->idlers, 0);
 	for (size_t i = 0; i < nslots; ++i) {
 		atomic_init(&c->slots[i], 0);
 	}
@@ -207,17 +230,23 @@ struct chan *chan_create(size_t items, size_t consumers) {
 		goto fail;
 	}
 	for (size_t i = 0; i < nmon; ++i) {
-		int err = chan_monitor_init(&c->monitors[i]);
+		err = chan_monitor_init(&c->monitors[i]);
 		if (err) {
 			errno = err;
 			goto fail;
 		}
 		++c->nmonitors;
 	}
+	err = chan_monitor_init(&c->idle);
+	if (err) {
+		errno = err;
+		goto fail;
+	}
+	c->has_idle = true;
 	return c;
 
-fail:;
-	int err = errno;
+fail:
+	err = errno;
 	chan_destroy(c);
 	errno = err;
 	return NULL;
@@ -354,18 +383,54 @@ static void chan_put(struct chan *c, chan_slot *slot, uintptr_t value) {
 }
 
 void chan_push(struct chan *c, void *const items[], size_t n) {
+	// Sequentially consistent, to pair with chan_wait_pushed() (below)
 #if CHAN_LINE
-	size_t t = atomic_fetch_add_explicit(&c->head, CHAN_BATCH, memory_order_relaxed);
+	size_t t = atomic_fetch_add(&c->head, CHAN_BATCH);
 	for (size_t i = 0; i < CHAN_BATCH; ++i) {
 		uintptr_t v = i < n ? (uintptr_t)items[i] : CHAN_SKIP;
 		chan_put(c, chan_slot_of(c, t + i), v);
 	}
 #else
-	size_t t = atomic_fetch_add_explicit(&c->head, n, memory_order_relaxed);
+	size_t t = atomic_fetch_add(&c->head, n);
 	for (size_t i = 0; i < n; ++i) {
 		chan_put(c, chan_slot_of(c, t + i), (uintptr_t)items[i]);
 	}
 #endif
+	if (atomic_load(&c->idlers)) {
+		// Someone sleeps with no claim: wake one to take this (see "Idle
+		// consumers" above)
+		pthread_mutex_lock(&c->idle.mutex);
+		pthread_mutex_unlock(&c->idle.mutex);
+		pthread_cond_signal(&c->idle.cond);
+	}
+}
+
+/** Whether a producer holds tickets no consumer has claimed. */
+static bool chan_pushed(struct chan *c) {
+	return (ptrdiff_t)(atomic_load(&c->head) - atomic_load(&c->tail)) > 0;
+}
+
+/**
+ * Sleep, holding no claim, until a producer has tickets nobody claimed.
+ * Spurious returns are fine: the caller claims only what is pushed.
+ */
+static void chan_wait_pushed(struct chan *c) {
+	for (int i = 0, pauses = 1; i < CHAN_SPINS; ++i, pauses <<= 1) {
+		for (int j = 0; j < pauses; ++j) {
+			chan_pause();
+		}
+		if (chan_pushed(c)) {
+			return;
+		}
+	}
+
+	atomic_fetch_add(&c->idlers, 1);
+	pthread_mutex_lock(&c->idle.mutex);
+	while (!chan_pushed(c)) {
+		pthread_cond_wait(&c->idle.cond, &c->idle.mutex);
+	}
+	pthread_mutex_unlock(&c->idle.mutex);
+	atomic_fetch_sub(&c->idlers, 1);
 }
 
 void chan_claim(struct chan *c, struct chan_cursor *cur) {
@@ -395,12 +460,12 @@ static bool chan_claim_pushed(struct chan *c, struct chan_cursor *cur) {
 
 void *chan_take(struct chan *c, struct chan_cursor *cur, bool block) {
 	while (true) {
-		if (cur->left == 0) {
-			if (block) {
-				chan_claim(c, cur);
-			} else if (!chan_claim_pushed(c, cur)) {
+		if (cur->left == 0 && !chan_claim_pushed(c, cur)) {
+			if (!block) {
 				return NULL;
 			}
+			chan_wait_pushed(c);
+			continue;
 		}
 		chan_slot *slot = chan_slot_of(c, cur->ticket);
 

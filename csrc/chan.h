@@ -77,10 +77,11 @@ void chan_push(struct chan *c, void *const items[], size_t n);
  * Take the next pointer for a cursor.
  *
  * @param block
- *         Whether to wait for one.  Without a claim, a non-blocking take
- *         claims only tickets a producer already holds; if it then finds the
- *         slot not yet written (a push under way), it keeps the claim, so the
- *         cursor must be used again later.
+ *         Whether to wait for one.  Without a claim, a take claims only
+ *         tickets a producer already holds (a blocking one sleeps, holding
+ *         no claim, until there are some); if it then finds the slot not yet
+ *         written (a push under way), a non-blocking take keeps the claim, so
+ *         the cursor must be used again later.
  * @return The pointer, or NULL if !block and none is ready.
  */
 void *chan_take(struct chan *c, struct chan_cursor *cur, bool block);
