@@ -227,6 +227,10 @@ export class Walker {
   #budget = 0;
   /** Opens to keep in flight or settled-unread ahead of the reader. */
   #window = 0;
+  /** Opens to keep in flight: the refill batch. */
+  #batch = 0;
+  /** Opens in flight. */
+  #opening = 0;
   /** Opens in flight plus settled directories not yet read. */
   #ahead = 0;
   /** Requests in flight. */
@@ -262,7 +266,8 @@ export class Walker {
     // Leave the host some descriptors; an open needs at most one at a time
     const room = headroom > 0 ? headroom - 16 : 64;
     this.#budget = Math.max(4, Math.min(room, queue.depth, 4096));
-    this.#window = Math.max(1, Math.min(this.#budget - 2, 256));
+    this.#window = Math.max(1, Math.min(this.#budget - 2, 512));
+    this.#batch = Math.max(1, Math.min(this.#window, 128));
   }
 
   /** Reports an error: onError when given, else throws.  Dropped once the walk is over. */
@@ -342,6 +347,7 @@ export class Walker {
 
     const node = slot.node;
     node.opening = false;
+    this.#opening--;
     node.anchor = null;
     if (c.op !== "opendir") return;
     if (!c.dir) {
@@ -472,6 +478,7 @@ export class Walker {
       throw error;
     }
     node.opening = true;
+    this.#opening++;
     node.anchor = anchor;
     if (anchor) this.#pin(anchor);
     this.#fds++;
@@ -533,13 +540,16 @@ export class Walker {
         this.#open(urgent);
       }
     }
-    // Refill only once half the window is used up, then in one go: workers
-    // get long runs of work instead of one open per directory read, and
-    // sleep (and are woken) once per run
-    if (this.#ahead > this.#window >> 1) return;
+    // Keep the workers supplied: refill once the opens in flight fall to a
+    // quarter of the batch, then request a whole batch in one go, within
+    // the read-ahead window (opens in flight plus directories opened and not
+    // yet read).  Topping up one open per directory read made workers sleep
+    // and wake per request; waiting for half the window to drain left them
+    // idle a third of the time (65-70 ms of a 220 ms walk, two workers).
+    if (this.#opening > this.#batch >> 2) return;
     while (
-      this.#ahead < this.#window && this.#inFlight < this.#q.depth - 1 &&
-      this.#fds < this.#budget - 2
+      this.#opening < this.#batch && this.#ahead < this.#window &&
+      this.#inFlight < this.#q.depth - 1 && this.#fds < this.#budget - 2
     ) {
       const node = this.#frontier.prefetch();
       if (!node) break;
