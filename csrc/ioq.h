@@ -91,8 +91,8 @@ struct ioq_ent {
 	struct ioq_dir *dirp;
 	/** Private: where the entry is in its life (free, queued, popped). */
 	uint32_t state;
-	/** Private: unused. */
-	uint32_t reserved;
+	/** Private: a ring result a test injected for this entry (uring.c), or 0. */
+	int32_t injected;
 
 	/** STAT (and OPENDIR with IOQ_OPENDIR_STAT): the result. */
 	struct statx stx;
@@ -347,6 +347,20 @@ enum ioq_inject_point {
 	IOQ_INJECT_SUBMIT = 1,
 	/** A NOP on a worker: it sleeps -err milliseconds before completing. */
 	IOQ_INJECT_STALL = 2,
+	/**
+	 * io_uring answers an op with `err` (say -EINVAL): the op goes into the
+	 * ring as a NOP whose completion is read as `err`, so nothing runs twice
+	 * when the worker falls back to the synchronous call.  One point per op
+	 * the ring runs, in enum ioq_op order: CLOSE, OPENDIR, CLOSEDIR, STAT.
+	 * Consumed only by an op that actually goes into a ring.
+	 */
+	IOQ_INJECT_URING_CLOSE = 3,
+	/** As IOQ_INJECT_URING_CLOSE, for the openat of an OPENDIR. */
+	IOQ_INJECT_URING_OPENDIR = 4,
+	/** As IOQ_INJECT_URING_CLOSE, for the close of a CLOSEDIR. */
+	IOQ_INJECT_URING_CLOSEDIR = 5,
+	/** As IOQ_INJECT_URING_CLOSE, for a STAT's statx. */
+	IOQ_INJECT_URING_STAT = 6,
 	/** The number of points. */
 	IOQ_INJECT_COUNT,
 };
@@ -358,6 +372,13 @@ enum ioq_inject_point {
  * @return 0, or -EINVAL for a bad point or a non-negative err.
  */
 int32_t ioq_test_inject(int32_t point, int32_t err, int32_t count);
+
+/**
+ * Test hook: how many times `point` has fired (made a call fail, or a NOP
+ * stall) since ioq_test_inject() last set it.  Process-wide.
+ * @return The count, or -EINVAL for a bad point.
+ */
+int32_t ioq_test_injected(int32_t point);
 
 /**
  * @return How many more descriptors this process may open now: the

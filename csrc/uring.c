@@ -166,6 +166,7 @@ static bool uring_unsupported(int res) {
 
 /** Run an entry synchronously on this worker and finish it. */
 static void uring_run_sync(struct uring_state *st, struct ioq_ent *ent) {
+	ent->injected = 0;
 	if (ent->op == IOQ_CLOSEDIR && ent->dirp->fd < 0 && ent->fd >= 0) {
 		// Its descriptor was detached for the ring: close that
 		ent->result = close(ent->fd) == 0 ? 0 : -errno;
@@ -206,6 +207,15 @@ static bool uring_prep(struct uring_state *st, struct ioq_ent *ent) {
 		io_uring_prep_nop(sqe);
 		break;
 	}
+
+	// Test hook: the ring is to answer this op with an error.  It goes in as
+	// a NOP, so that (as when a real kernel refuses an op) nothing was done
+	// when the worker falls back to the synchronous call
+	int injected = inject_uring_op(ent->op);
+	if (injected < 0) {
+		io_uring_prep_nop(sqe);
+		ent->injected = injected;
+	}
 	io_uring_sqe_set_data(sqe, ent);
 	++st->owned;
 	return true;
@@ -214,6 +224,10 @@ static bool uring_prep(struct uring_state *st, struct ioq_ent *ent) {
 /** Finish an entry from its CQE result. */
 static void uring_complete(struct uring_state *st, struct ioq_ent *ent, int res) {
 	--st->owned;
+	if (ent->injected) {
+		res = ent->injected;
+		ent->injected = 0;
+	}
 	if (uring_unsupported(res) && ent->op != IOQ_NOP) {
 		// This kernel's ring cannot do the op (or not on this file system):
 		// do it synchronously, now and from now on
