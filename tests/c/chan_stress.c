@@ -61,6 +61,15 @@
 #  define STRESS_TSAN 0
 #endif
 
+/** The sanitizer lane this build is, for the report lines. */
+#if STRESS_TSAN
+#  define STRESS_LANE " [TSan]"
+#elif defined(__SANITIZE_ADDRESS__)
+#  define STRESS_LANE " [ASan+UBSan]"
+#else
+#  define STRESS_LANE ""
+#endif
+
 /** Items each producer pushes in one stress run. */
 #define STRESS_ITEMS (STRESS_TSAN ? 6000 : 12000)
 /** Rounds of the chan_await() fill and generation tests, per capacity. */
@@ -812,7 +821,7 @@ int main(void) {
 
 	uint64_t seed = choose_seed();
 	int64_t start = now_ns();
-	printf("chan_stress: CHAN_LINE=%d, seed %" PRIu64 " (set CHAN_STRESS_SEED to repeat)%s\n", CHAN_LINE, seed, STRESS_TSAN ? ", scaled down for TSan" : "");
+	printf("chan_stress" STRESS_LANE ": CHAN_LINE=%d, seed %" PRIu64 " (set CHAN_STRESS_SEED to repeat)%s\n", CHAN_LINE, seed, STRESS_TSAN ? ", scaled down for TSan" : "");
 	start_watchdog();
 
 	struct rng rng;
@@ -830,6 +839,6 @@ int main(void) {
 		}
 	}
 
-	printf("chan_stress: all passed in %.1f s\n", (double)(now_ns() - start) / 1e9);
+	printf("chan_stress" STRESS_LANE ": all passed in %.1f s\n", (double)(now_ns() - start) / 1e9);
 	return 0;
 }

@@ -20,8 +20,10 @@
  *    right or -EINTR, closes still run, and ioq_destroy() with completions
  *    never popped and directories left open gives every descriptor back;
  *  - misuse gives errors, never crashes; fault injection: ring setup failure
- *    (AUTO falls back to threads, URING fails) and a persistent submit
- *    failure (requests still complete, correctly, in bounded time).
+ *    (AUTO falls back to threads, URING fails), a persistent submit
+ *    failure (requests still complete, correctly, in bounded time), and
+ *    ops the ring answers with EINVAL, EOPNOTSUPP or ENOSYS (retried
+ *    synchronously, correct, and latched off for the queue).
  *
  * Descriptors are counted in /proc/self/fd before a queue is created and
  * after it is destroyed: the counts must match.
@@ -58,6 +60,15 @@
 #endif
 #ifndef STRESS_TSAN
 #  define STRESS_TSAN 0
+#endif
+
+/** The sanitizer lane this build is, for the report lines. */
+#if STRESS_TSAN
+#  define STRESS_LANE " [TSan]"
+#elif defined(__SANITIZE_ADDRESS__)
+#  define STRESS_LANE " [ASan+UBSan]"
+#else
+#  define STRESS_LANE ""
 #endif
 
 /** Operations per workload, on top of a few times the depth. */
@@ -1906,6 +1917,86 @@ static void test_inject_submit(const struct tree *t, uint32_t threads, uint64_t 
 	run_free(&r);
 }
 
+/** @return The IOQ_INJECT_URING_* point of an op. */
+static int32_t uring_point(int op) {
+	return IOQ_INJECT_URING_CLOSE + (op - IOQ_CLOSE);
+}
+
+/**
+ * The ring answers every op with `err` (EINVAL, EOPNOTSUPP, ENOSYS): each
+ * is retried synchronously, every completion of a full workload is still
+ * right, and each op is latched off: once its first refusal is seen, no more
+ * of it go into a ring (the point stops firing), until a new queue probes
+ * again.  With a limited count, exactly that many are refused.
+ */
+static void test_inject_uring_ops(const struct tree *t, uint32_t threads, int err, uint64_t seed) {
+	static const int ops[] = {IOQ_CLOSE, IOQ_OPENDIR, IOQ_CLOSEDIR, IOQ_STAT};
+	static const char *const names[] = {"close", "opendir", "closedir", "stat"};
+	set_context("inject: io_uring answers every op with %s, %u threads", strerror(-err), threads);
+	int base = count_fds();
+	for (size_t i = 0; i < 4; ++i) {
+		expect_eq("ioq_test_inject(uring op)", ioq_test_inject(uring_point(ops[i]), err, -1), 0);
+	}
+	struct ioq *q = create_ok(64, threads, IOQ_BACKEND_URING);
+
+	struct shared sh;
+	start_waiter(&sh, q, seed ^ 5);
+	struct run r;
+	run_init(&r, q, t, &sh, seed);
+	run_workload(&r, OPS_BASE, UINT32_MAX, UINT32_MAX);
+	run_drain(&r);
+	int32_t hits[4];
+	for (size_t i = 0; i < 4; ++i) {
+		hits[i] = ioq_test_injected(uring_point(ops[i]));
+		// Some went into the ring before the first refusal came back: at
+		// most what the rings hold at once
+		if ((r.st.ops[ops[i]] > 0 && hits[i] < 1) || hits[i] > (int32_t)(threads * 64) || hits[i] > (int32_t)r.st.ops[ops[i]]) {
+			fail("%s: the ring refused %d of %lu", names[i], hits[i], r.st.ops[ops[i]]);
+		}
+	}
+	// Latched: more of the same reach no ring
+	unsigned long before = r.st.completions;
+	run_workload(&r, OPS_BASE / 2, UINT32_MAX, UINT32_MAX);
+	run_drain(&r);
+	for (size_t i = 0; i < 4; ++i) {
+		if (ioq_test_injected(uring_point(ops[i])) != hits[i]) {
+			fail("%s: refused %d times before, %d after it was latched off", names[i], hits[i], ioq_test_injected(uring_point(ops[i])));
+		}
+	}
+	stop_waiter(&sh);
+	ioq_destroy(q);
+	printf("ok   inject   io_uring answers %-10s threads %u: %lu completions, all correct; refused close %d opendir %d closedir %d stat %d, then none (latched) in %lu more\n",
+	    err == -EINVAL ? "EINVAL" : err == -EOPNOTSUPP ? "EOPNOTSUPP" : "ENOSYS", threads, r.st.completions, hits[0], hits[1], hits[2], hits[3], r.st.completions - before);
+	run_free(&r);
+
+	// A new queue probes again; a limited count refuses exactly that many
+	struct rng rng;
+	rng_seed(&rng, seed);
+	int32_t counts[4];
+	for (size_t i = 0; i < 4; ++i) {
+		counts[i] = (int32_t)(1 + rng_below(&rng, 3));
+		expect_eq("ioq_test_inject(uring op, count)", ioq_test_inject(uring_point(ops[i]), err, counts[i]), 0);
+	}
+	q = create_ok(64, threads, IOQ_BACKEND_URING);
+	start_waiter(&sh, q, seed ^ 6);
+	run_init(&r, q, t, &sh, seed ^ 7);
+	run_workload(&r, OPS_BASE, UINT32_MAX, UINT32_MAX);
+	run_drain(&r);
+	for (size_t i = 0; i < 4; ++i) {
+		int32_t got = ioq_test_injected(uring_point(ops[i]));
+		int32_t want = r.st.ops[ops[i]] < (unsigned long)counts[i] ? (int32_t)r.st.ops[ops[i]] : counts[i];
+		// The first refusal latches the op off: later ones may never reach a ring
+		if (got < (r.st.ops[ops[i]] > 0 ? 1 : 0) || got > want) {
+			fail("%s: refused %d times with %d armed and %lu made", names[i], got, counts[i], r.st.ops[ops[i]]);
+		}
+		expect_eq("ioq_test_inject(uring op off)", ioq_test_inject(uring_point(ops[i]), 0, 0), 0);
+	}
+	stop_waiter(&sh);
+	ioq_destroy(q);
+	run_free(&r);
+	check_fds(base, "after the io_uring op injections");
+}
+
 /** ioq_fd_headroom() is the soft descriptor limit minus what is open. */
 static void test_fd_headroom(void) {
 	set_context("ioq_fd_headroom");
@@ -1958,7 +2049,7 @@ int main(void) {
 
 	uint64_t seed = choose_seed();
 	int64_t start = now_ns();
-	printf("ioq_stress: seed %" PRIu64 " (set IOQ_STRESS_SEED to repeat)%s\n", seed, STRESS_TSAN ? ", scaled down for TSan" : "");
+	printf("ioq_stress" STRESS_LANE ": seed %" PRIu64 " (set IOQ_STRESS_SEED to repeat)%s\n", seed, STRESS_TSAN ? ", scaled down for TSan" : "");
 	start_watchdog();
 	warm_symbolizer();
 
@@ -1988,6 +2079,9 @@ int main(void) {
 	if (uring) {
 		test_inject_submit(&t, 1, rng_next(&rng));
 		test_inject_submit(&t, 2, rng_next(&rng));
+		test_inject_uring_ops(&t, 1, -EINVAL, rng_next(&rng));
+		test_inject_uring_ops(&t, 2, -EOPNOTSUPP, rng_next(&rng));
+		test_inject_uring_ops(&t, 2, -ENOSYS, rng_next(&rng));
 	}
 
 	if (chdir("/") != 0) {
@@ -1995,6 +2089,6 @@ int main(void) {
 	}
 	tree_remove();
 	tree_free(&t);
-	printf("ioq_stress: all passed in %.1f s%s\n", (double)(now_ns() - start) / 1e9, uring ? "" : " (io_uring skipped)");
+	printf("ioq_stress" STRESS_LANE ": all passed in %.1f s%s\n", (double)(now_ns() - start) / 1e9, uring ? "" : " (io_uring skipped)");
 	return 0;
 }
