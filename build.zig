@@ -2,7 +2,10 @@
 //!
 //!   zig build                       the shared library -> <prefix>/lib/libioq.so
 //!   zig build test-c -Dsanitize=thread
-//!                                   build and run the C tests under a sanitizer
+//!                                   build and run the C tests under a sanitizer,
+//!                                   and (unless -Dgcc-asan=false) again built
+//!                                   by gcc under ASan+UBSan: a second lane, as
+//!                                   zig's clang has no ASan runtime
 //!   zig build bench-c               build and run the ring benchmark
 //!
 //! liburing comes from the system (Debian's liburing-dev), linked statically.
@@ -70,11 +73,40 @@ fn addIoq(b: *std.Build, step: *std.Build.Step.Compile, uring: ?Uring, extra_fla
     step.linkLibC();
 }
 
+/// Build one C test with gcc under ASan+UBSan and run it as part of `step`.
+fn addGccAsanTest(b: *std.Build, step: *std.Build.Step, gcc: []const u8, name: []const u8, uring: ?Uring) void {
+    const cc = b.addSystemCommand(&.{gcc});
+    cc.setName(b.fmt("gcc -fsanitize=address,undefined {s}", .{name}));
+    cc.addArgs(&warn_flags);
+    cc.addArgs(&.{ "-g", "-O1", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer" });
+    cc.addArg(if (uring != null) "-DIOQ_WITH_URING=1" else "-DIOQ_WITH_URING=0");
+    cc.addPrefixedDirectoryArg("-I", b.path("csrc"));
+    cc.addFileArg(b.path(b.fmt("tests/c/{s}.c", .{name})));
+    for (lib_sources) |src| cc.addFileArg(b.path(b.fmt("csrc/{s}", .{src})));
+    if (uring) |u| {
+        for (uring_sources) |src| cc.addFileArg(b.path(b.fmt("csrc/{s}", .{src})));
+        cc.addArg(b.fmt("-I{s}", .{u.include}));
+        cc.addArg(u.archive);
+    }
+    cc.addArg("-lpthread");
+    cc.addArg("-o");
+    const exe = cc.addOutputFileArg(b.fmt("{s}-asan", .{name}));
+
+    const run = std.Build.Step.Run.create(b, b.fmt("run {s} (gcc ASan+UBSan)", .{name}));
+    run.addFileArg(exe);
+    // Leaks are errors too; UBSan stops at the first report
+    run.setEnvironmentVariable("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:halt_on_error=1");
+    run.setEnvironmentVariable("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1");
+    run.has_side_effects = true;
+    step.dependOn(&run.step);
+}
+
 pub fn build(b: *std.Build) void {
     const target = b.standardTargetOptions(.{});
     const optimize = b.standardOptimizeOption(.{});
     const uring_mode = b.option(UringMode, "uring", "Use liburing: auto (if installed), on, off (default: auto)") orelse .auto;
     const sanitize = b.option(Sanitizer, "sanitize", "Sanitizer for test-c: none, thread, address (default: none)") orelse .none;
+    const gcc_asan = b.option(bool, "gcc-asan", "test-c also builds the C tests with gcc under ASan+UBSan and runs them (default: when gcc is on PATH)");
 
     const uring: ?Uring = switch (uring_mode) {
         .off => null,
@@ -126,6 +158,15 @@ pub fn build(b: *std.Build) void {
         const run = b.addRunArtifact(exe);
         run.has_side_effects = true;
         test_step.dependOn(&run.step);
+    }
+
+    // The same C tests built by gcc under ASan+UBSan (any error is fatal)
+    const gcc: ?[]const u8 = if (gcc_asan == false) null else b.findProgram(&.{"gcc"}, &.{}) catch null;
+    if (gcc) |cc| {
+        for (c_tests) |name| addGccAsanTest(b, test_step, cc, name, uring);
+    } else if (gcc_asan == true) {
+        std.debug.print("ioq: -Dgcc-asan=true but gcc is not on PATH\n", .{});
+        std.process.exit(1);
     }
 
     // The ring benchmark, once per claiming strategy
