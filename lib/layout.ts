@@ -94,7 +94,15 @@ export const LAYOUT = {
 export const BACKEND = { auto: 0, io_uring: 1, threads: 2 } as const;
 
 /** enum ioq_inject_point (test hook). */
-export const INJECT = { ringSetup: 0, submit: 1, stall: 2 } as const;
+export const INJECT = {
+  ringSetup: 0,
+  submit: 1,
+  stall: 2,
+  uringClose: 3,
+  uringOpendir: 4,
+  uringClosedir: 5,
+  uringStat: 6,
+} as const;
 
 /** Bits of ioq_features(). */
 export const FEATURE_URING = 0x1;
