@@ -28,10 +28,12 @@
  * in a line some sleeping consumer claimed in advance, where it would wait
  * for that consumer's wake-up while busy ones could have taken it (that cost
  * about 50 us a burst with two workers here).  No lost wake-up: a sleeper
- * counts itself in `idlers` and then checks `head` under the mutex, a
- * producer moves `head` and then reads `idlers` (all sequentially
- * consistent), so one of them sees the other, and the producer's empty
- * critical section orders its signal after the sleeper's park.
+ * counts itself in `idlers`, reads the monitor's sequence, then checks
+ * `head`; a producer moves `head`, then reads `idlers` and, if someone
+ * sleeps, bumps the sequence and wakes (all sequentially consistent).  If the
+ * producer saw no idler, the idler's check of `head` comes later and sees
+ * the push; if it did, its bump comes after the idler's read of the
+ * sequence, so the idler's futex wait returns at once or is woken.
  *
  * Laps: slots carry no lap number, so a claim that fell a whole lap behind
  * could see the next lap's item, and a producer a lap ahead would wait for it.
@@ -42,22 +44,25 @@
  *
  * Sleeping without lost wake-ups
  * ------------------------------
- * Waiting is a short spin, then a sleep on a monitor (mutex + condvar) chosen
- * by the slot's index from a pool of at most 64.  A sleeper locks the
- * monitor, re-reads the slot and, if it still holds the value it is waiting
- * to see change, sets BLOCKED with a CAS and sleeps on the condvar until the
- * word differs.  Whoever replaces a word that had BLOCKED set locks and at
- * once unlocks the same monitor, then broadcasts.
+ * Waiting is a short spin, then a sleep on a monitor chosen by the slot's
+ * index from a pool of at most 64.  A monitor is an event count: a sequence
+ * number that wakers bump, which sleepers wait on with a futex.  (bfs uses a
+ * mutex and condvar; glibc's pthread_cond_signal/broadcast can block the
+ * waker until earlier woken waiters have run, and here, with more threads
+ * than CPUs, that stalled the JS thread inside a push.)  A sleeper reads the
+ * monitor's sequence, then re-reads the slot and, if it still holds the value
+ * it waits to see change, sets BLOCKED with a CAS, and sleeps on the futex
+ * while the sequence is unchanged.  Whoever replaces a word that had BLOCKED
+ * set bumps the sequence and wakes every sleeper on the futex.
  *
  * Why this loses no wake-up: the replacing CAS saw BLOCKED, so it came after
- * the sleeper's CAS, which the sleeper made while holding the mutex.  The
- * waker's lock therefore succeeds only once the sleeper has either released
- * the mutex inside cond_wait (so the broadcast that follows reaches it) or
- * never slept (it re-read the word under the lock and saw the change).  The
- * broadcast may sit outside the critical section because of that empty
- * critical section: it orders the waker after the sleeper's park.  Monitors
- * are shared between slots, hence broadcast rather than signal; sleepers
- * re-check their own slot.
+ * the sleeper's CAS (acquire-release), and its bump comes after that; the
+ * sleeper read the sequence before its CAS, so it read the old value, and
+ * the futex wait returns at once if the bump already happened, or is woken
+ * by it.  Monitors are shared between slots, hence wake-all; sleepers
+ * re-check their own slot.  Waits that other events may end early (a
+ * deadline, a generation counter: see chan_await) use the same futex, with a
+ * timeout; chan_wake_all bumps every monitor.
  *
  * Claims: line or stride
  * ----------------------
@@ -89,9 +94,12 @@
 #define _GNU_SOURCE
 #include "chan.h"
 #include <errno.h>
-#include <pthread.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /** Slot bit: a thread sleeps until this word changes. */
 #define CHAN_BLOCKED ((uintptr_t)1)
@@ -118,12 +126,10 @@ _Static_assert(CHAN_BATCH == CHAN_LINE_SLOTS, "a batch is one cache line of slot
 /** A slot word. */
 typedef atomic_uintptr_t chan_slot;
 
-/** A mutex and condvar that sleepers on some slots share. */
+/** An event count that sleepers on some slots share: a futex word. */
 struct chan_monitor {
-	/** Guards the sleep/wake hand-off. */
-	_Alignas(64) pthread_mutex_t mutex;
-	/** Where sleepers sleep. */
-	pthread_cond_t cond;
+	/** Bumped by every wake. */
+	_Alignas(64) atomic_uint seq;
 };
 
 struct chan {
@@ -133,7 +139,7 @@ struct chan {
 	size_t monitor_mask;
 	/** The monitor pool. */
 	struct chan_monitor *monitors;
-	/** The number of monitors initialized, for cleanup. */
+	/** The number of monitors. */
 	size_t nmonitors;
 
 	/** The next producer ticket. */
@@ -145,8 +151,6 @@ struct chan {
 	_Alignas(64) atomic_uint idlers;
 	/** Where they sleep. */
 	struct chan_monitor idle;
-	/** Whether `idle` was initialized, for cleanup. */
-	bool has_idle;
 
 	/** The slots. */
 	_Alignas(64) chan_slot slots[];
@@ -161,41 +165,9 @@ static size_t chan_pow2(size_t n) {
 	return p;
 }
 
-/** Initialize a monitor.  @return 0 or an error number. */
-static int chan_monitor_init(struct chan_monitor *m) {
-	pthread_condattr_t attr;
-	int err = pthread_condattr_init(&attr);
-	if (err) {
-		return err;
-	}
-	err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	if (err) {
-		goto out_attr;
-	}
-	err = pthread_mutex_init(&m->mutex, NULL);
-	if (err) {
-		goto out_attr;
-	}
-	err = pthread_cond_init(&m->cond, &attr);
-	if (err) {
-		pthread_mutex_destroy(&m->mutex);
-	}
-out_attr:
-	pthread_condattr_destroy(&attr);
-	return err;
-}
-
 void chan_destroy(struct chan *c) {
 	if (!c) {
 		return;
-	}
-	for (size_t i = 0; i < c->nmonitors; ++i) {
-		pthread_cond_destroy(&c->monitors[i].cond);
-		pthread_mutex_destroy(&c->monitors[i].mutex);
-	}
-	if (c->has_idle) {
-		pthread_cond_destroy(&c->idle.cond);
-		pthread_mutex_destroy(&c->idle.mutex);
 	}
 	free(c->monitors);
 	free(c);
@@ -206,7 +178,6 @@ struct chan *chan_create(size_t items, size_t consumers) {
 	// in line mode every item may sit alone in a padded line.
 	size_t lines = chan_pow2(items + consumers + 2);
 	size_t nslots = CHAN_LINE ? lines * CHAN_BATCH : lines;
-	int err;
 
 	size_t bytes = sizeof(struct chan) + nslots * sizeof(chan_slot);
 	bytes = (bytes + 63) & ~(size_t)63;
@@ -219,6 +190,7 @@ struct chan *chan_create(size_t items, size_t consumers) {
 	atomic_init(&c->head, 0);
 	atomic_init(&c->tail, 0);
 	atomic_init(&c->idlers, 0);
+	atomic_init(&c->idle.seq, 0);
 	for (size_t i = 0; i < nslots; ++i) {
 		atomic_init(&c->slots[i], 0);
 	}
@@ -227,29 +199,15 @@ struct chan *chan_create(size_t items, size_t consumers) {
 	c->monitor_mask = nmon - 1;
 	c->monitors = aligned_alloc(64, nmon * sizeof(struct chan_monitor));
 	if (!c->monitors) {
-		goto fail;
+		chan_destroy(c);
+		errno = ENOMEM;
+		return NULL;
 	}
 	for (size_t i = 0; i < nmon; ++i) {
-		err = chan_monitor_init(&c->monitors[i]);
-		if (err) {
-			errno = err;
-			goto fail;
-		}
-		++c->nmonitors;
+		atomic_init(&c->monitors[i].seq, 0);
 	}
-	err = chan_monitor_init(&c->idle);
-	if (err) {
-		errno = err;
-		goto fail;
-	}
-	c->has_idle = true;
+	c->nmonitors = nmon;
 	return c;
-
-fail:
-	err = errno;
-	chan_destroy(c);
-	errno = err;
-	return NULL;
 }
 
 /** The slot a ticket maps to. */
@@ -280,57 +238,61 @@ static bool chan_woken(const struct chan_wake *wake) {
 	return wake && wake->gen && atomic_load_explicit(wake->gen, memory_order_acquire) != wake->gen0;
 }
 
+/** Whether a deadline has passed. */
+static bool chan_expired(const struct timespec *deadline) {
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > deadline->tv_sec || (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+/** Sleep while a monitor's sequence is `seq`, until an absolute CLOCK_MONOTONIC deadline (or NULL). */
+static void chan_futex_wait(struct chan_monitor *m, unsigned seq, const struct timespec *deadline) {
+	syscall(SYS_futex, &m->seq, FUTEX_WAIT_BITSET_PRIVATE, seq, deadline, NULL, FUTEX_BITSET_MATCH_ANY);
+}
+
+/** Bump a monitor's sequence and wake up to `n` of its sleepers. */
+static void chan_futex_wake(struct chan_monitor *m, int n) {
+	atomic_fetch_add(&m->seq, 1);
+	syscall(SYS_futex, &m->seq, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
 /**
  * Sleep until a slot no longer holds `value` (ignoring BLOCKED), or until
  * `wake` ends the wait.  @return The slot's value when it returned.
  */
 static uintptr_t chan_sleep(struct chan *c, chan_slot *slot, uintptr_t value, const struct chan_wake *wake) {
 	struct chan_monitor *m = chan_monitor_of(c, slot);
-	pthread_mutex_lock(&m->mutex);
-
-	uintptr_t cur = atomic_load_explicit(slot, memory_order_relaxed);
-	uintptr_t want = value | CHAN_BLOCKED;
-	if (cur == (value & ~CHAN_BLOCKED)) {
-		// Mark the slot so that whoever changes it wakes us
-		if (atomic_compare_exchange_strong_explicit(slot, &cur, want, memory_order_relaxed, memory_order_relaxed)) {
-			cur = want;
-		}
-	}
-
-	while (cur == want && !chan_woken(wake)) {
-		// No broadcast may happen between the check above and this wait
-		// without us seeing it: the waker must take the mutex first.
-		if (wake && wake->deadline) {
-			int err = pthread_cond_timedwait(&m->cond, &m->mutex, wake->deadline);
-			cur = atomic_load_explicit(slot, memory_order_relaxed);
-			if (err == ETIMEDOUT) {
-				break;
+	uintptr_t base = value & ~CHAN_BLOCKED;
+	uintptr_t want = base | CHAN_BLOCKED;
+	while (true) {
+		// The sequence first: see "Sleeping without lost wake-ups"
+		unsigned seq = atomic_load(&m->seq);
+		uintptr_t cur = atomic_load_explicit(slot, memory_order_relaxed);
+		if (cur == base) {
+			// Mark the slot so that whoever changes it wakes us
+			if (atomic_compare_exchange_strong_explicit(slot, &cur, want, memory_order_seq_cst, memory_order_relaxed)) {
+				cur = want;
 			}
-		} else {
-			pthread_cond_wait(&m->cond, &m->mutex);
-			cur = atomic_load_explicit(slot, memory_order_relaxed);
 		}
+		if (cur != want || chan_woken(wake)) {
+			return cur;
+		}
+		const struct timespec *deadline = wake ? wake->deadline : NULL;
+		if (deadline && chan_expired(deadline)) {
+			return cur;
+		}
+		chan_futex_wait(m, seq, deadline);
 	}
-
-	pthread_mutex_unlock(&m->mutex);
-	return cur;
 }
 
 /** Wake the sleepers of a slot whose BLOCKED word we just replaced. */
 static void chan_wake(struct chan *c, chan_slot *slot) {
-	struct chan_monitor *m = chan_monitor_of(c, slot);
-	// The empty critical section orders us after any sleeper's park; see
-	// "Sleeping without lost wake-ups" above.
-	pthread_mutex_lock(&m->mutex);
-	pthread_mutex_unlock(&m->mutex);
-	pthread_cond_broadcast(&m->cond);
+	chan_futex_wake(chan_monitor_of(c, slot), INT_MAX);
 }
 
 void chan_wake_all(struct chan *c) {
 	for (size_t i = 0; i < c->nmonitors; ++i) {
-		pthread_mutex_lock(&c->monitors[i].mutex);
-		pthread_mutex_unlock(&c->monitors[i].mutex);
-		pthread_cond_broadcast(&c->monitors[i].cond);
+		chan_futex_wake(&c->monitors[i], INT_MAX);
 	}
 }
 
@@ -339,20 +301,15 @@ static bool chan_empty(uintptr_t v) {
 	return (v & ~CHAN_BLOCKED) == 0;
 }
 
-/** Whether a deadline has passed. */
-static bool chan_expired(const struct timespec *deadline) {
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > deadline->tv_sec || (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
-}
 
 /**
- * Wait while a slot holds `value` (ignoring BLOCKED): spin, then sleep.
+ * Wait while a slot holds `value` (ignoring BLOCKED): spin `spins` rounds
+ * (of 1, 2, 4, ... pauses), then sleep.
  * @return The new value, or the old one if `wake` ended the wait.
  */
-static uintptr_t chan_wait_change(struct chan *c, chan_slot *slot, uintptr_t value, const struct chan_wake *wake) {
+static uintptr_t chan_wait_change(struct chan *c, chan_slot *slot, uintptr_t value, const struct chan_wake *wake, int spins) {
 	uintptr_t base = value & ~CHAN_BLOCKED;
-	for (int i = 0, pauses = 1; i < CHAN_SPINS; ++i, pauses <<= 1) {
+	for (int i = 0, pauses = 1; i < spins; ++i, pauses <<= 1) {
 		for (int j = 0; j < pauses; ++j) {
 			chan_pause();
 		}
@@ -373,9 +330,9 @@ static void chan_put(struct chan *c, chan_slot *slot, uintptr_t value) {
 	uintptr_t prev = atomic_load_explicit(slot, memory_order_relaxed);
 	do {
 		while (!chan_empty(prev)) {
-			prev = chan_wait_change(c, slot, prev, NULL);
+			prev = chan_wait_change(c, slot, prev, NULL, CHAN_SPINS);
 		}
-	} while (!atomic_compare_exchange_weak_explicit(slot, &prev, value, memory_order_release, memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(slot, &prev, value, memory_order_acq_rel, memory_order_relaxed));
 
 	if (prev & CHAN_BLOCKED) {
 		chan_wake(c, slot);
@@ -399,9 +356,7 @@ void chan_push(struct chan *c, void *const items[], size_t n) {
 	if (atomic_load(&c->idlers)) {
 		// Someone sleeps with no claim: wake one to take this (see "Idle
 		// consumers" above)
-		pthread_mutex_lock(&c->idle.mutex);
-		pthread_mutex_unlock(&c->idle.mutex);
-		pthread_cond_signal(&c->idle.cond);
+		chan_futex_wake(&c->idle, 1);
 	}
 }
 
@@ -425,11 +380,13 @@ static void chan_wait_pushed(struct chan *c) {
 	}
 
 	atomic_fetch_add(&c->idlers, 1);
-	pthread_mutex_lock(&c->idle.mutex);
-	while (!chan_pushed(c)) {
-		pthread_cond_wait(&c->idle.cond, &c->idle.mutex);
+	while (true) {
+		unsigned seq = atomic_load(&c->idle.seq);
+		if (chan_pushed(c)) {
+			break;
+		}
+		chan_futex_wait(&c->idle, seq, NULL);
 	}
-	pthread_mutex_unlock(&c->idle.mutex);
 	atomic_fetch_sub(&c->idlers, 1);
 }
 
@@ -475,9 +432,9 @@ void *chan_take(struct chan *c, struct chan_cursor *cur, bool block) {
 				if (!block) {
 					return NULL;
 				}
-				prev = chan_wait_change(c, slot, prev, NULL);
+				prev = chan_wait_change(c, slot, prev, NULL, CHAN_SPINS);
 			}
-		} while (!atomic_compare_exchange_weak_explicit(slot, &prev, 0, memory_order_acquire, memory_order_relaxed));
+		} while (!atomic_compare_exchange_weak_explicit(slot, &prev, 0, memory_order_acq_rel, memory_order_relaxed));
 
 		if (prev & CHAN_BLOCKED) {
 			chan_wake(c, slot);
@@ -499,7 +456,9 @@ bool chan_await(struct chan *c, size_t ticket, const struct chan_wake *wake) {
 		if (chan_woken(wake) || (wake && wake->deadline && chan_expired(wake->deadline))) {
 			return false;
 		}
-		v = chan_wait_change(c, slot, v, wake);
+		// No spinning: a waiting owner (the JS thread) would take a CPU
+		// the workers need
+		v = chan_wait_change(c, slot, v, wake, 0);
 	}
 	return true;
 }

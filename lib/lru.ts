@@ -1,6 +1,6 @@
 /**
- * An intrusive least-recently-used list, for the walker's cache of open
- * directories.
+ * An intrusive recency list, for the walker's cache of open directories:
+ * evict from either end.
  *
  * @module
  */
@@ -49,6 +49,14 @@ export class Lru<T extends LruItem<T>> {
     item.lruPrev = item.lruNext = null;
     item.inLru = false;
     this.size--;
+  }
+
+  /** The most recently used item for which `ok` holds, or null. */
+  newest(ok: (item: T) => boolean): T | null {
+    for (let item = this.#head; item; item = item.lruNext) {
+      if (ok(item)) return item;
+    }
+    return null;
   }
 
   /** The least recently used item for which `ok` holds, or null. */

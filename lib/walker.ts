@@ -231,6 +231,8 @@ export class Walker {
   #batch = 0;
   /** Opens in flight. */
   #opening = 0;
+  /** Whether the walk is breadth-first. */
+  #bfs = true;
   /** Opens in flight plus settled directories not yet read. */
   #ahead = 0;
   /** Requests in flight. */
@@ -265,7 +267,9 @@ export class Walker {
     const headroom = ffi().ioq_fd_headroom();
     // Leave the host some descriptors; an open needs at most one at a time
     const room = headroom > 0 ? headroom - 16 : 64;
-    this.#budget = Math.max(4, Math.min(room, queue.depth, 4096));
+    // Open anchors take no queue entries, but a small queue says "use little"
+    this.#budget = Math.max(4, Math.min(room, 4 * queue.depth, 16384));
+    this.#bfs = cfg.order !== "dfs";
     this.#window = Math.max(1, Math.min(this.#budget - 2, 512));
     this.#batch = Math.max(1, Math.min(this.#window, 128));
   }
@@ -426,7 +430,13 @@ export class Walker {
   /** Makes room for one more descriptor, evicting cached anchors.  @returns Whether there is room. */
   #room(): boolean {
     while (this.#fds >= this.#budget) {
-      const victim = this.#lru.oldest((n) => n.pins === 0);
+      // Evict the anchor whose children will be opened last: breadth-first
+      // opens children in the order their parents were read, so that is the
+      // most recently read one; depth-first, the least recently used.
+      // (Least recently used in both orders made 79,000 of 100,000 opens on
+      // a 1,000,000-entry tree go through paths of 6 names on average.)
+      const unpinned = (n: Node) => n.pins === 0;
+      const victim = this.#bfs ? this.#lru.newest(unpinned) : this.#lru.oldest(unpinned);
       if (!victim) return false;
       this.#close(victim, true);
     }
@@ -436,7 +446,8 @@ export class Walker {
   /** Pins an anchor for a request relative to it. */
   #pin(anchor: Node): void {
     anchor.pins++;
-    this.#lru.touch(anchor);
+    // Breadth-first ranks anchors by when they were read, not used
+    if (!this.#bfs) this.#lru.touch(anchor);
   }
 
   /**
