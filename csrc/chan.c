@@ -105,8 +105,10 @@
 #define CHAN_BLOCKED ((uintptr_t)1)
 /** Slot value: nothing here, move on. */
 #define CHAN_SKIP ((uintptr_t)2)
-/** Spin rounds before sleeping. */
+/** Spin rounds before sleeping (1 + 2 + ... + 512 pauses). */
 #define CHAN_SPINS 10
+/** Spin rounds before an owner's wait sleeps (chan_await). */
+#define CHAN_OWNER_SPINS 6
 /** The most monitors in a ring's pool. */
 #define CHAN_MONITORS 64
 /** Slots per cache line. */
@@ -456,9 +458,9 @@ bool chan_await(struct chan *c, size_t ticket, const struct chan_wake *wake) {
 		if (chan_woken(wake) || (wake && wake->deadline && chan_expired(wake->deadline))) {
 			return false;
 		}
-		// No spinning: a waiting owner (the JS thread) would take a CPU
-		// the workers need
-		v = chan_wait_change(c, slot, v, wake, 0);
+		// Only a brief spin (63 pauses): a waiting owner (the JS thread)
+		// would otherwise take a CPU the workers need
+		v = chan_wait_change(c, slot, v, wake, CHAN_OWNER_SPINS);
 	}
 	return true;
 }
