@@ -241,7 +241,12 @@ async function download(url: URL, m: Manifest): Promise<Uint8Array<ArrayBuffer>>
 }
 
 /** Writes the library into the cache: a temporary name, then a rename. */
-async function store(dir: string, path: string, bytes: Uint8Array<ArrayBuffer>): Promise<void> {
+async function store(
+  cache: string,
+  dir: string,
+  path: string,
+  bytes: Uint8Array<ArrayBuffer>,
+): Promise<void> {
   const tmp = `${dir}/.${LIBRARY_NAME}.${crypto.randomUUID()}.tmp`;
   try {
     await Deno.mkdir(dir, { recursive: true });
@@ -249,7 +254,7 @@ async function store(dir: string, path: string, bytes: Uint8Array<ArrayBuffer>):
     await Deno.rename(tmp, path);
   } catch (error) {
     await Deno.remove(tmp).catch(() => {});
-    const hint = denied(error) ? `it needs --allow-write=${dir}` : (error as Error).message;
+    const hint = denied(error) ? `it needs --allow-write=${cache}` : (error as Error).message;
     throw new Error(
       `Cannot load ioq: caching its native library in ${dir} failed: ${hint}; ${WAYS_OUT}`,
       { cause: error },
@@ -271,10 +276,11 @@ async function fetchLibrary(): Promise<string> {
         `not ${Deno.build.os} ${Deno.build.arch}; ${WAYS_OUT}`,
     );
   }
-  const dir = `${cacheRoot()}/ioq/${m.version}/${m.sha256}`;
+  const cache = `${cacheRoot()}/ioq`;
+  const dir = `${cache}/${m.version}/${m.sha256}`;
   const path = `${dir}/${LIBRARY_NAME}`;
   if (await readCached(path, m)) return path;
-  await store(dir, path, await download(new URL(m.file, MANIFEST_URL), m));
+  await store(cache, dir, path, await download(new URL(m.file, MANIFEST_URL), m));
   return path;
 }
 
