@@ -684,10 +684,19 @@ export class Walker {
             entries;
             entries = await this.#readBatch(reading)
           ) {
-            for (let i = 0; i < entries.length; i++) {
-              // Aborted while the caller held an entry: stop before the next
+            if (Array.isArray(entries)) {
+              for (let i = 0; i < entries.length; i++) {
+                // Aborted while the caller held an entry: stop before the next
+                cfg.signal?.throwIfAborted();
+                yield entries[i];
+              }
+              continue;
+            }
+            for (let i = 0; i < entries.count; i++) {
+              const entry = this.#make(reading, entries, i);
+              if (!entry) continue;
               cfg.signal?.throwIfAborted();
-              yield entries[i];
+              yield entry;
             }
           }
           this.#finishRead(reading);
@@ -798,7 +807,15 @@ export class Walker {
   }
 
   /** Reads one batch of a directory.  @returns Its entries to yield, or null at the end. */
-  async #readBatch(reading: Reading): Promise<WalkEntry[] | null> {
+  /**
+   * Reads one batch of a directory.
+   *
+   * @returns Entries to yield; or the batch itself, whose entries the caller
+   *   makes one at a time with #make() as it yields them (so each dies young:
+   *   a whole batch of entries made at once outlived the young generation and
+   *   grew the heap); or null at the end.
+   */
+  async #readBatch(reading: Reading): Promise<WalkEntry[] | DirBatch | null> {
     if (reading.done) return null;
     const { node } = reading;
     const cfg = this.#cfg;
@@ -816,7 +833,7 @@ export class Walker {
       return null;
     }
 
-    let out = NONE;
+    let out: WalkEntry[] | DirBatch = NONE;
     const n = batch.count;
     if (cfg.stat || this.#anyDeferred(batch)) {
       out = [];
@@ -832,11 +849,18 @@ export class Walker {
         }
       }
     } else {
-      out = [];
-      const { names } = batch;
-      for (let i = 0; i < n; i++) {
-        const raw = batch.isUtf8(i) ? undefined : batch.bytes(i);
-        this.#visit(reading, names[i], raw, batch.type(i), undefined, out);
+      // Only the subdirectories now; the entries as they are yielded
+      out = batch;
+      if (cfg.maxDepth - reading.depth >= 1) {
+        const { names } = batch;
+        const { skip } = cfg;
+        for (let i = 0; i < n; i++) {
+          if (batch.type(i) !== DT.DIR) continue;
+          const path = reading.prefix + names[i];
+          if (!include(path, undefined, undefined, skip)) continue;
+          const raw = batch.isUtf8(i) ? undefined : batch.bytes(i);
+          reading.children.push(this.#child(reading, names[i], raw, path));
+        }
       }
     }
 
@@ -965,6 +989,30 @@ export class Walker {
       out.push(entry);
     }
     if (descend) reading.children.push(this.#child(reading, p.name, p.raw, shown));
+  }
+
+  /** The entry for entry `i` of a batch read by #readBatch(), if it is to be yielded. */
+  #make(reading: Reading, batch: DirBatch, i: number): WalkEntry | undefined {
+    const cfg = this.#cfg;
+    const { exts, match, skip } = cfg;
+    const dt = batch.type(i);
+    const name = batch.names[i];
+    const path = reading.prefix + name;
+    let entry: WalkEntry;
+    if (dt === DT.DIR) {
+      if (!cfg.includeDirs || !include(path, exts, match, skip)) return undefined;
+      entry = this.#entry(path, name, false, true, false, reading.depth);
+    } else if (dt === DT.LNK) {
+      if (!cfg.includeSymlinks || !include(path, exts, match, skip)) return undefined;
+      entry = this.#entry(path, name, false, false, true, reading.depth);
+    } else {
+      if (!cfg.includeFiles || !include(path, exts, match, skip)) return undefined;
+      entry = this.#entry(path, name, dt === DT.REG, false, false, reading.depth);
+    }
+    if (reading.rawPrefix || !batch.isUtf8(i)) {
+      this.#extras(reading, entry, name, batch.isUtf8(i) ? undefined : batch.bytes(i));
+    }
+    return entry;
   }
 
   /** Visits one entry of known type (std semantics).  Pushes what to yield onto `out`. */
