@@ -12,6 +12,7 @@
  */
 
 import assert from "node:assert/strict";
+import { ffi } from "../lib/ffi.ts";
 
 const ROOT = new URL("..", import.meta.url);
 const LIBRARY = new URL("native/lib/libioq.so", ROOT);
@@ -423,6 +424,12 @@ Deno.test("the published library needs no glibc newer than its target", async ()
     .filter((v) => Number(v[1]) > max[0] || (Number(v[1]) === max[0] && Number(v[2]) > max[1]))
     .map((v) => v[0]);
   assert.deepEqual([...new Set(newer)], [], `symbols need glibc newer than ${max.join(".")}`);
+
+  // io_uring is in when liburing-dev is installed (`deno task publish` builds
+  // with -During=on to make sure)
+  if (await Deno.stat("/usr/include/liburing.h").then(() => true, () => false)) {
+    assert.ok(ffi().ioq_features() & 1, "liburing-dev is installed but not in the library");
+  }
 
   // Nothing but the C library: liburing is linked in, statically
   const needed = [...out.stdout.matchAll(/(?:Shared library: \[|NEEDED\s+)([^\]\s]+)/g)]
