@@ -12,10 +12,32 @@ import { BACKEND, LAYOUT } from "./layout.ts";
 import { displayPath, encodePath, joinPath, type PathLike } from "./path.ts";
 import { readStat } from "./stat.ts";
 
-/** A queue backend. */
+/**
+ * A queue backend: what `IoQueue.backend` says is in use.
+ *
+ * @example Which backend "auto" picked
+ * ```ts
+ * import { type Backend, IoQueue } from "@ioq/ioq";
+ *
+ * await using q = new IoQueue();
+ * const backend: Backend = q.backend;
+ * console.log(backend); // "io_uring" where the kernel allows it, else "threads"
+ * ```
+ */
 export type Backend = "io_uring" | "threads";
 
-/** Options for `new IoQueue()`. */
+/**
+ * Options for `new IoQueue()`.
+ *
+ * @example A small queue on two threads, without io_uring
+ * ```ts
+ * import { IoQueue, type IoQueueOptions } from "@ioq/ioq";
+ *
+ * const options: IoQueueOptions = { depth: 64, threads: 2, backend: "threads" };
+ * await using q = new IoQueue(options);
+ * console.log(q.depth, q.threads, q.backend); // 64 2 "threads"
+ * ```
+ */
 export interface IoQueueOptions {
   /**
    * The most requests in flight plus completions popped but not yet
@@ -40,7 +62,25 @@ export interface IoQueueOptions {
   backend?: "auto" | Backend;
 }
 
-/** Options for `IoQueue.opendir()`. */
+/**
+ * Options for `IoQueue.opendir()`.
+ *
+ * @example Open a directory relative to another, with its stat
+ * ```ts
+ * import { IoQueue } from "@ioq/ioq";
+ *
+ * await using q = new IoQueue();
+ * q.opendir("/usr", 1);
+ * const [usr] = await q.pop();
+ * if (usr.op !== "opendir" || !usr.dir) throw usr.error;
+ * using parent = usr.dir;
+ * q.opendir("share", 2, { at: parent, stat: true }); // /usr/share, opened with openat
+ * const [share] = await q.pop();
+ * if (share.op !== "opendir" || !share.dir) throw share.error;
+ * using dir = share.dir;
+ * console.log(dir.path, share.stat?.isDirectory); // "/usr/share" true
+ * ```
+ */
 export interface OpenDirOptions {
   /**
    * An open directory of the same queue that a relative path is resolved
@@ -58,7 +98,20 @@ export interface OpenDirOptions {
   stat?: boolean;
 }
 
-/** Options for `IoQueue.stat()`. */
+/**
+ * Options for `IoQueue.stat()`.
+ *
+ * @example lstat a symlink
+ * ```ts
+ * import { IoQueue } from "@ioq/ioq";
+ *
+ * await using q = new IoQueue();
+ * q.stat("/proc/self", 1, { followSymlinks: false });
+ * const [done] = await q.pop();
+ * if (done.op !== "stat" || !done.stat) throw done.error;
+ * console.log(done.stat.isSymlink); // true
+ * ```
+ */
 export interface StatOptions {
   /**
    * An open directory of the same queue that a relative path is resolved
@@ -75,7 +128,21 @@ export interface StatOptions {
   followSymlinks?: boolean;
 }
 
-/** Fields every completion has. */
+/**
+ * Fields every completion has.
+ *
+ * @example Match completions to requests by tag; read errors
+ * ```ts
+ * import { IoQueue } from "@ioq/ioq";
+ *
+ * await using q = new IoQueue();
+ * q.stat("/", 1);
+ * q.stat("/no/such/file", 2);
+ * for (const done of await q.pop()) {
+ *   console.log(done.op, done.tag, done.error?.name); // "stat" 2 "NotFound", ...
+ * }
+ * ```
+ */
 export interface CompletionBase<Op extends string> {
   /** The operation. */
   readonly op: Op;
@@ -89,14 +156,71 @@ export interface CompletionBase<Op extends string> {
   readonly error?: Error;
 }
 
-/** A completed `nop()`. */
+/**
+ * A completed `nop()`: a request that does nothing, to measure the queue.
+ *
+ * @example
+ * ```ts
+ * import { IoQueue, type NopCompletion } from "@ioq/ioq";
+ *
+ * await using q = new IoQueue();
+ * q.nop(1);
+ * const [done] = await q.pop();
+ * const nop: NopCompletion | undefined = done.op === "nop" ? done : undefined;
+ * console.log(nop?.tag); // 1
+ * ```
+ */
 export type NopCompletion = CompletionBase<"nop">;
-/** A completed `close(fd, tag)`. */
+/**
+ * A completed `close(fd, tag)`.
+ *
+ * @example
+ * ```ts
+ * import { type CloseCompletion, IoQueue } from "@ioq/ioq";
+ *
+ * await using q = new IoQueue();
+ * q.close(1_000_000, 1); // not an open descriptor
+ * const [done] = await q.pop();
+ * const closed: CloseCompletion | undefined = done.op === "close" ? done : undefined;
+ * console.log(closed?.error?.message); // "Bad file descriptor ..."
+ * ```
+ */
 export type CloseCompletion = CompletionBase<"close">;
-/** A completed `closedir()`. */
+/**
+ * A completed `closedir()`.
+ *
+ * @example
+ * ```ts
+ * import { type CloseDirCompletion, IoQueue } from "@ioq/ioq";
+ *
+ * await using q = new IoQueue();
+ * q.opendir("/", 1);
+ * const [opened] = await q.pop();
+ * if (opened.op !== "opendir" || !opened.dir) throw opened.error;
+ * q.closedir(opened.dir, 2); // closed on a worker
+ * const [done] = await q.pop();
+ * const closed: CloseDirCompletion | undefined = done.op === "closedir" ? done : undefined;
+ * console.log(closed?.tag, opened.dir.closed); // 2 true
+ * ```
+ */
 export type CloseDirCompletion = CompletionBase<"closedir">;
 
-/** A completed `opendir()`. */
+/**
+ * A completed `opendir()`.
+ *
+ * @example
+ * ```ts
+ * import { IoQueue, type OpenDirCompletion } from "@ioq/ioq";
+ *
+ * await using q = new IoQueue();
+ * q.opendir("/", 1);
+ * const [done] = await q.pop();
+ * const opened = done as OpenDirCompletion;
+ * if (!opened.dir) throw opened.error;
+ * using dir = opened.dir;
+ * console.log(dir.readAll().length > 0); // true
+ * ```
+ */
 export interface OpenDirCompletion extends CompletionBase<"opendir"> {
   /** The open directory, unless `error` is set. */
   readonly dir?: Dir;
@@ -104,13 +228,49 @@ export interface OpenDirCompletion extends CompletionBase<"opendir"> {
   readonly stat?: Deno.FileInfo;
 }
 
-/** A completed `stat()`. */
+/**
+ * A completed `stat()`.
+ *
+ * @example
+ * ```ts
+ * import { IoQueue, type StatCompletion } from "@ioq/ioq";
+ *
+ * await using q = new IoQueue();
+ * q.stat("/", 1);
+ * const [done] = await q.pop();
+ * const { stat, error } = done as StatCompletion;
+ * if (!stat) throw error;
+ * console.log(stat.isDirectory); // true
+ * ```
+ */
 export interface StatCompletion extends CompletionBase<"stat"> {
   /** The file's stat, unless `error` is set. */
   readonly stat?: Deno.FileInfo;
 }
 
-/** A completed request, by operation. */
+/**
+ * A completed request, by operation: narrow it with `op`.
+ *
+ * @example
+ * ```ts
+ * import { type Completion, IoQueue } from "@ioq/ioq";
+ *
+ * await using q = new IoQueue();
+ * q.opendir("/", 1);
+ * q.stat("/etc", 2);
+ * q.nop(3);
+ * let pending = 3;
+ * while (pending > 0) {
+ *   const batch: Completion[] = await q.pop();
+ *   pending -= batch.length;
+ *   for (const done of batch) {
+ *     if (done.error) console.error(done.op, done.error.message);
+ *     else if (done.op === "opendir") done.dir?.close();
+ *     else if (done.op === "stat") console.log(done.stat?.isDirectory); // true
+ *   }
+ * }
+ * ```
+ */
 export type Completion =
   | NopCompletion
   | CloseCompletion
