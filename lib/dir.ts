@@ -9,7 +9,23 @@ import { osError } from "./errors.ts";
 import { DT, META } from "./layout.ts";
 import { displayPath, joinPath, type PathLike } from "./path.ts";
 
-/** What kind of file a directory entry is, as the directory says. */
+/**
+ * What kind of file a directory entry is, as the directory says.
+ *
+ * @example Count entries by type
+ * ```ts
+ * import { type EntryType, IoQueue } from "@ioq/ioq";
+ *
+ * await using q = new IoQueue();
+ * q.opendir("/dev", 1);
+ * const [done] = await q.pop();
+ * if (done.op !== "opendir" || !done.dir) throw done.error;
+ * using dir = done.dir;
+ * const counts = new Map<EntryType, number>();
+ * for (const entry of dir) counts.set(entry.type, (counts.get(entry.type) ?? 0) + 1);
+ * console.log(counts); // Map { "char" => 30, "dir" => 4, "symlink" => 5, ... }
+ * ```
+ */
 export type EntryType =
   | "file"
   | "dir"
@@ -36,6 +52,21 @@ const TYPES: readonly EntryType[] = (() => {
 /**
  * One directory entry: a `Deno.DirEntry` plus its type and, when the name is
  * not valid UTF-8, its raw bytes.
+ *
+ * @example Names as bytes when they are not UTF-8
+ * ```ts
+ * import { type DirEntry, IoQueue } from "@ioq/ioq";
+ *
+ * await using q = new IoQueue();
+ * q.opendir("/", 1);
+ * const [done] = await q.pop();
+ * if (done.op !== "opendir" || !done.dir) throw done.error;
+ * using dir = done.dir;
+ * const entries: DirEntry[] = dir.readAll();
+ * for (const { name, nameBytes, type } of entries) {
+ *   console.log(nameBytes ?? name, type); // "usr" "dir", ...
+ * }
+ * ```
  */
 export interface DirEntry extends Deno.DirEntry {
   /** The entry's type; `"unknown"` when the file system does not say. */

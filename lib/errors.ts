@@ -6,7 +6,22 @@
  * @module
  */
 
-/** An error from the OS, as ioq reports it. */
+/**
+ * An error from the OS, as ioq reports it: a `Deno.errors.*` instance where
+ * one fits, with these fields.
+ *
+ * @example Tell a missing directory from other errors
+ * ```ts
+ * import { IoQueue, type IoqError } from "@ioq/ioq";
+ *
+ * await using q = new IoQueue();
+ * q.opendir("/no/such/dir", 1);
+ * const [done] = await q.pop();
+ * const error = done.error as IoqError | undefined;
+ * console.log(error instanceof Deno.errors.NotFound); // true
+ * console.log(error?.code, error?.errno, error?.op, error?.path); // "ENOENT" 2 "opendir" "/no/such/dir"
+ * ```
+ */
 export interface IoqError extends Error {
   /** The errno name, e.g. `"ENOENT"`. */
   code: string;

@@ -4,7 +4,21 @@
  * @module
  */
 
-/** A path: a string, a `file:` URL, or raw bytes (for names that are not UTF-8). */
+/**
+ * A path: a string, a `file:` URL, or raw bytes (for names that are not UTF-8).
+ *
+ * @example Three ways to name the same directory
+ * ```ts
+ * import { IoQueue, type PathLike } from "@ioq/ioq";
+ *
+ * await using q = new IoQueue();
+ * const paths: PathLike[] = ["/tmp", new URL("file:///tmp"), new TextEncoder().encode("/tmp")];
+ * paths.forEach((path, tag) => q.stat(path, tag));
+ * for (const done of await q.pop()) {
+ *   if (done.op === "stat") console.log(done.tag, done.stat?.isDirectory); // 0 true, ...
+ * }
+ * ```
+ */
 export type PathLike = string | URL | Uint8Array;
 
 const encoder = new TextEncoder();
