@@ -57,6 +57,17 @@ class UsageError extends Error {}
 /**
  * Translates a shell glob (fnmatch without flags) into an anchored RegExp:
  * `*`, `?`, bracket expressions (`[a-z]`, `[!x]`, `[^x]`) and `\` escapes.
+ *
+ * @param glob The pattern, as `-name` takes it.
+ * @returns A RegExp that matches whole names.
+ *
+ * @example What -name matches
+ * ```ts
+ * import { globToRegExp } from "@ioq/ioq/cli";
+ *
+ * const re = globToRegExp("*.[ch]");
+ * console.log(re.test("ioq.c"), re.test("ioq.h"), re.test("ioq.ts")); // true true false
+ * ```
  */
 export function globToRegExp(glob: string): RegExp {
   let out = "";

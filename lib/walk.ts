@@ -14,6 +14,22 @@ export type { WalkEntry };
 /**
  * Options for `walk()`.  The first nine are those of `@std/fs` `walk`, with
  * the same defaults and meaning.
+ *
+ * @example Markdown files, depth first, on a queue of two threads, with a time limit
+ * ```ts
+ * import { walk, type WalkOptions } from "@ioq/ioq";
+ *
+ * const options: WalkOptions = {
+ *   maxDepth: 3,
+ *   exts: [".md"],
+ *   skip: [/node_modules/, /\.git$/],
+ *   order: "dfs",
+ *   onError: (error, path) => console.error(path, error.message),
+ *   signal: AbortSignal.timeout(10_000),
+ *   queue: { threads: 2 },
+ * };
+ * for await (const entry of walk(".", options)) console.log(entry.path);
+ * ```
  */
 export interface WalkOptions {
   /**

@@ -18,7 +18,20 @@ import { type Completion, IoQueue, type IoQueueOptions } from "./queue.ts";
 import { basename, childPrefix } from "./walk_path.ts";
 import { setImmediate } from "node:timers";
 
-/** An entry `walk()` yields. */
+/**
+ * An entry `walk()` yields.
+ *
+ * @example Paths, depths and raw bytes
+ * ```ts
+ * import { walk, type WalkEntry } from "@ioq/ioq";
+ *
+ * for await (const entry of walk("/etc", { maxDepth: 1, stat: true })) {
+ *   const e: WalkEntry = entry;
+ *   const path = e.pathBytes ?? e.path; // raw bytes when a name is not UTF-8
+ *   console.log(e.depth, path, e.isDirectory ? "dir" : e.stat?.size);
+ * }
+ * ```
+ */
 export interface WalkEntry extends Deno.DirEntry {
   /** The path: the root joined with the names below it, as `@std/fs` `walk` gives it. */
   path: string;
