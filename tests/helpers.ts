@@ -5,7 +5,7 @@
  */
 
 import { IoQueue } from "../mod.ts";
-import { ffi } from "../lib/ffi.ts";
+import { ffi, LOCAL_LIBRARY } from "../lib/ffi.ts";
 import { INJECT } from "../lib/layout.ts";
 
 /** A backend to run a test on, and why it is skipped here, if it is. */
@@ -89,4 +89,25 @@ export async function drain(q: IoQueue): Promise<import("../mod.ts").Completion[
 export function inject(point: keyof typeof INJECT, err: number, count: number): void {
   const ret = ffi().ioq_test_inject(INJECT[point], err, count);
   if (ret !== 0) throw new Error(`ioq_test_inject(${point}) failed: ${ret}`);
+}
+
+/** The test hooks lib/ffi.ts does not bind, from the same library (dlopen shares it). */
+let hooks:
+  | Deno.DynamicLibrary<{
+    ioq_test_injected: { parameters: ["i32"]; result: "i32" };
+  }>
+  | undefined;
+
+/**
+ * Test hook: how many times a C injection point has fired (failed a call,
+ * stalled a NOP) since `inject()` last set it.
+ */
+export function injected(point: keyof typeof INJECT): number {
+  ffi(); // the library the queues use, loaded first
+  hooks ??= Deno.dlopen(Deno.env.get("IOQ_LIBRARY") || LOCAL_LIBRARY, {
+    ioq_test_injected: { parameters: ["i32"], result: "i32" },
+  });
+  const ret = hooks.symbols.ioq_test_injected(INJECT[point]);
+  if (ret < 0) throw new Error(`ioq_test_injected(${point}) failed: ${ret}`);
+  return ret;
 }
