@@ -167,6 +167,11 @@ pub fn build(b: *std.Build) void {
     } else if (gcc_asan == true) {
         std.debug.print("ioq: -Dgcc-asan=true but gcc is not on PATH\n", .{});
         std.process.exit(1);
+    } else if (gcc_asan == null) {
+        // Say so in the test output, not in every build
+        const note = b.addSystemCommand(&.{ "echo", "NOTE: gcc is not on PATH: the ASan+UBSan lane of test-c is skipped" });
+        note.has_side_effects = true;
+        test_step.dependOn(&note.step);
     }
 
     // The ring benchmark, once per claiming strategy
