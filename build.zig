@@ -133,6 +133,8 @@ pub fn build(b: *std.Build) void {
     });
     addIoq(b, lib, uring, &.{});
     lib.linkSystemLibrary("pthread");
+    // dladdr/dlopen (ioq_pin_library): in libdl before glibc 2.34
+    lib.linkSystemLibrary("dl");
     // Export ioq_* only, so liburing's symbols stay private
     lib.setVersionScript(b.path("csrc/exports.map"));
     b.installArtifact(lib);

@@ -12,6 +12,7 @@
 #include "dir.h"
 #include "dirtab.h"
 #include "queue.h"
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -124,9 +125,30 @@ void ioq_destroy(struct ioq *q) {
 	free(q);
 }
 
+/**
+ * Make this library impossible to unload.  Worker threads run its code until
+ * their queue is destroyed, and a host that exits with a queue still busy
+ * (Deno does, with a script that returns mid-walk) unloads its libraries
+ * first: the workers then crash the process.  RTLD_NODELETE on a second
+ * reference keeps the code mapped until the process is gone.
+ */
+static void ioq_pin_library(void) {
+	static atomic_bool pinned;
+	if (atomic_exchange(&pinned, true)) {
+		return;
+	}
+	Dl_info info;
+	if (dladdr((void *)ioq_create, &info) && info.dli_fname) {
+		// RTLD_NOLOAD: take a reference on the copy already loaded
+		dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+	}
+}
+
 struct ioq *ioq_create(uint32_t depth, uint32_t nthreads, int32_t backend, int32_t *err) {
 	struct ioq *q = NULL;
 	int ret = 0;
+
+	ioq_pin_library();
 
 	if (depth < 1 || depth > IOQ_MAX_DEPTH || nthreads < 1 || nthreads > IOQ_MAX_THREADS
 	    || backend < IOQ_BACKEND_AUTO || backend > IOQ_BACKEND_THREADS) {

@@ -568,7 +568,7 @@ Deno.test("a script that leaves a walk or a pop unfinished exits within a second
     const crashed = got.filter((g) => g.r !== "ok");
     console.log(
       `exit after "started": max ${Math.max(...got.map((g) => g.ms))} ms over ${got.length} ` +
-        `runs; ${crashed.length} did not exit 0 (see the known-bug test)`,
+        `runs; ${crashed.length} did not exit 0 (see the next test)`,
     );
   } finally {
     await Deno.remove(root, { recursive: true });
@@ -576,15 +576,11 @@ Deno.test("a script that leaves a walk or a pop unfinished exits within a second
 });
 
 Deno.test({
-  // KNOWN BUG (csrc/ioq.c + build: the library can be unloaded under its
-  // own threads): when a script ends with a queue still open, Deno unloads
-  // the library (dlclose) at exit while the queue's worker threads (and the
-  // thread waiting in ioq_wait for a pop) are still running its code: the
-  // process dies of SIGSEGV (status 139) about half the time.  Pinning the
-  // library fixes it (linking it with -z nodelete, or dlopen(self,
-  // RTLD_NOLOAD | RTLD_NODELETE) on the first ioq_create()).
+  // Deno unloads the library (dlclose) at exit while a queue's worker threads
+  // (and a thread waiting in ioq_wait for a pop) may still run its code;
+  // ioq_create() pins the library (RTLD_NODELETE) so that cannot crash the
+  // process (it died of SIGSEGV, status 139, about half the time).
   name: "a script that leaves a walk or a pop unfinished exits with status 0",
-  ignore: knownBug("an unfinished queue at exit crashes the process (library unloaded)"),
   async fn() {
     const root = await exitTree();
     try {
