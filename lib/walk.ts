@@ -129,7 +129,8 @@ export interface WalkOptions {
   sameFilesystem?: boolean;
   /**
    * The queue to use (the walk uses it alone while it runs, and leaves it
-   * open), or options for a queue of its own, closed when the walk ends.
+   * open; a second walk on it meanwhile throws `Deno.errors.Busy`), or
+   * options for a queue of its own, closed when the walk ends.
    *
    * @default {{} (a new queue with default options)}
    */

@@ -222,6 +222,9 @@ export interface WalkSetup {
   queue: IoQueue | IoQueueOptions | undefined;
 }
 
+/** The callers' queues a walk is using now. */
+const walking = new WeakSet<IoQueue>();
+
 /** Walks one tree.  One use. */
 export class Walker {
   /** Checks the arguments (called by run(), so errors surface on the first next()). */
@@ -647,6 +650,14 @@ export class Walker {
     if (maxDepth < 0) return;
     const given = setup.queue;
     const owned = !(given instanceof IoQueue);
+    if (!owned) {
+      // A walk pops every completion of its queue: two at once would take
+      // each other's
+      if (walking.has(given)) {
+        throw new Deno.errors.Busy("Cannot walk: the queue is in use by another walk");
+      }
+      walking.add(given);
+    }
     const queue = given instanceof IoQueue ? given : new IoQueue(given);
     try {
       this.#begin(queue, setup);
@@ -725,7 +736,13 @@ export class Walker {
       while (this.#inFlight > 0) await this.#pump();
     } finally {
       if (owned) await queue[Symbol.asyncDispose]();
-      else await this.#release();
+      else {
+        try {
+          await this.#release();
+        } finally {
+          walking.delete(queue);
+        }
+      }
     }
   }
 

@@ -12,7 +12,7 @@
 
 import assert from "node:assert/strict";
 import { BACKENDS, makeTree } from "./helpers.ts";
-import { denoRun, describe, fixture, knownBug, run } from "./child.ts";
+import { denoRun, describe, fixture, run } from "./child.ts";
 
 /** What the child reports for one case. */
 interface Outcome {
@@ -171,16 +171,10 @@ for (const { backend, skip } of BACKENDS) {
 }
 
 Deno.test({
-  // KNOWN BUG (lib/walker.ts): two walks at once on one queue of the
-  // caller's take each other's completions: one dies of an internal
-  // TypeError ("Cannot read properties of undefined (reading 'kind')"), and
-  // the other's return() never ends: Walker.#release() waits for requests
-  // the other walk popped, and pop() on an empty queue resolves at once, so
-  // it spins on microtasks (100% CPU, timers starved).  WalkOptions.queue
-  // says the walk uses the queue alone; a second walk should be refused
-  // with a clear error (say Deno.errors.Busy), or both should work.
+  // Two walks at once on one queue of the caller's used to take each
+  // other's completions (an internal TypeError, then a return() that spun
+  // forever); a walk now refuses a queue another walk is using.
   name: "two walks at once on one queue: a clear error or both complete",
-  ignore: knownBug("two walks sharing a queue: an internal TypeError, then return() spins"),
   async fn() {
     const paths: string[] = [];
     for (let d = 0; d < 20; d++) paths.push(`d${d}/`, `d${d}/f`, `d${d}/s/`, `d${d}/s/g`);
