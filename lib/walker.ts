@@ -283,8 +283,10 @@ export class Walker {
     const headroom = ffi().ioq_fd_headroom();
     // Leave the host some descriptors; an open needs at most one at a time
     const room = headroom > 0 ? headroom - 16 : 64;
-    // Open anchors take no queue entries, but a small queue says "use little"
-    this.#budget = Math.max(4, Math.min(room, 4 * queue.depth, 16384));
+    // Open anchors take no queue entries, but a small queue says "use little".
+    // With almost no descriptors free the walk still goes on, one directory
+    // at a time (and an EMFILE lowers the budget further: see #complete)
+    this.#budget = Math.max(1, Math.min(room, 4 * queue.depth, 16384));
     this.#bfs = cfg.order !== "dfs";
     this.#window = Math.max(1, Math.min(this.#budget - 2, 512));
     this.#batch = Math.max(1, Math.min(this.#window, 128));
@@ -382,6 +384,15 @@ export class Walker {
         }
         return;
       }
+      if (this.#outOfDescriptors(c.error!)) {
+        // The process has fewer descriptors than the budget thought: hold
+        // fewer, and open this one again once one is free
+        this.#budget = Math.max(1, this.#fds);
+        this.#ahead--;
+        this.#retry.push(node);
+        this.#room();
+        return;
+      }
       this.#settle(node);
       this.#error(c.error!, node.path);
       return;
@@ -402,6 +413,15 @@ export class Walker {
       return;
     }
     this.#settle(node);
+  }
+
+  /**
+   * Whether an open failed for want of descriptors (EMFILE, ENFILE) while the
+   * walk itself holds some it can give back, so it is worth retrying.
+   */
+  #outOfDescriptors(error: Error): boolean {
+    const code = (error as Error & { code?: string }).code;
+    return (code === "EMFILE" || code === "ENFILE") && this.#fds > 0;
   }
 
   /** An open request settled: the parent has one fewer pending child. */

@@ -11,19 +11,6 @@ import { walk, type WalkEntry, type WalkOptions } from "../mod.ts";
 /** The repository root, as a path. */
 export const REPO: string = new URL("../", import.meta.url).pathname;
 
-/**
- * Whether to run the tests of known bugs (IOQ_KNOWN_BUGS=1).  They fail
- * until the bug is fixed, so by default they are ignored, with a note.
- */
-export const KNOWN_BUGS: boolean = Deno.env.get("IOQ_KNOWN_BUGS") === "1";
-
-/** For `ignore:` of a known bug's test: true (with a note) unless IOQ_KNOWN_BUGS=1. */
-export function knownBug(what: string): boolean {
-  if (KNOWN_BUGS) return false;
-  console.error(`NOTE: a test of a known bug is ignored (IOQ_KNOWN_BUGS=1 runs it): ${what}`);
-  return true;
-}
-
 /** A test fixture script's path (tests/fixtures/NAME). */
 export function fixture(name: string): string {
   return new URL(`fixtures/${name}`, import.meta.url).pathname;

@@ -23,7 +23,7 @@ import assert from "node:assert/strict";
 import { type Completion, IoQueue, walk, type WalkOptions } from "../mod.ts";
 import { BACKENDS, inject, injected, makeTree, openFds, testBackends } from "./helpers.ts";
 import { fdOpen, openFd } from "./libc.ts";
-import { denoRun, describe, fixture, knownBug, run, runJson, walkKeys } from "./child.ts";
+import { denoRun, describe, fixture, run, runJson, walkKeys } from "./child.ts";
 
 const uringSkip = BACKENDS.find((b) => b.backend === "io_uring")!.skip;
 
@@ -411,14 +411,10 @@ Deno.test("with 0 to 3 descriptors free, a walk reports EMFILE with each path an
 });
 
 Deno.test({
-  // KNOWN BUG (lib/walker.ts, Walker.#begin: `Math.max(4, ...)` and no
-  // EMFILE retry): with fewer than 4 descriptors free (2 on the threads
-  // backend, 4 with io_uring's two rings), the walk keeps 4 directories open
-  // at once anyway, and each open that hits EMFILE is reported and its
-  // subtree lost, though the walk could close a cached directory and retry
-  // (bfs does).  Under `ulimit -n 32` Deno itself holds ~23 and all is well.
+  // The walk used to keep 4 directories open however few descriptors were
+  // free, and lost the subtree of every open that hit EMFILE; now an EMFILE
+  // lowers its budget, and the open is retried once a descriptor is free.
   name: "with 2 descriptors free, a walk still gives every entry",
-  ignore: knownBug("with fewer than 4 descriptors free, EMFILE loses subtrees"),
   async fn() {
     const root = await fdTree();
     try {
