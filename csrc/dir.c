@@ -3,6 +3,7 @@
 
 #define _GNU_SOURCE
 #include "dir.h"
+#include "ioq.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -236,7 +237,9 @@ int dir_read(struct ioq_dir *d, const uint8_t *prefix, uint32_t plen, uint8_t en
 		d->pos += de->d_reclen;
 	}
 
-	meta[0] = used;
+	// Tell the caller when nothing is left, which saves it a call
+	bool done = d->pos >= d->len && d->eof && !d->err;
+	meta[0] = used | (done ? IOQ_DIR_END : 0);
 	return (int)count;
 }
 

@@ -53,6 +53,9 @@ enum ioq_backend {
 /** IOQ_OPENDIR flag: also fstat the opened directory into ioq_ent::stx. */
 #define IOQ_OPENDIR_STAT 0x2
 
+/** ioq_dir_read() meta[0] flag: the directory has no entries left. */
+#define IOQ_DIR_END 0x80000000u
+
 /** Bytes of a path stored inside the entry; longer paths go to the heap. */
 #define IOQ_INLINE_PATH 192
 
@@ -258,10 +261,12 @@ void ioq_release(struct ioq *q, const uint32_t *idx, uint32_t n);
  * @param names, cap
  *         Receives each name followed by a NUL byte.
  * @param meta, max
- *         meta[0] receives the number of bytes written to `names`; meta[1 + i]
- *         describes entry i: bits 0-7 its DT_* type (DT_UNKNOWN when the file
- *         system does not say), bit 8 set when the name is not valid UTF-8,
- *         bits 16-31 the name's length in bytes.  `max` counts meta words.
+ *         meta[0] receives the number of bytes written to `names`, with
+ *         IOQ_DIR_END set when the directory has no entries left (the next
+ *         call would return 0); meta[1 + i] describes entry i: bits 0-7 its
+ *         DT_* type (DT_UNKNOWN when the file system does not say), bit 8 set
+ *         when the name is not valid UTF-8, bits 16-31 the name's length in
+ *         bytes.  `max` counts meta words.
  * @return The number of entries (0 at the end), or -EBADF for a stale handle,
  *         -EBUSY while the directory is still being opened, -EINVAL if the
  *         buffers cannot hold one entry, or a getdents64() error.
@@ -335,6 +340,7 @@ enum ioq_layout_word {
 	IOQ_LAYOUT_OPENDIR_STAT,
 	IOQ_LAYOUT_HANDLE_INDEX_BITS,
 	IOQ_LAYOUT_INLINE_PATH,
+	IOQ_LAYOUT_DIR_END,
 	/** The number of words. */
 	IOQ_LAYOUT_COUNT,
 };

@@ -46,6 +46,7 @@ int32_t ioq_layout(uint32_t *out, uint32_t max) {
 		[IOQ_LAYOUT_OPENDIR_STAT] = IOQ_OPENDIR_STAT,
 		[IOQ_LAYOUT_HANDLE_INDEX_BITS] = IOQ_HANDLE_INDEX_BITS,
 		[IOQ_LAYOUT_INLINE_PATH] = IOQ_INLINE_PATH,
+		[IOQ_LAYOUT_DIR_END] = IOQ_DIR_END,
 	};
 	for (uint32_t i = 0; i < max && i < IOQ_LAYOUT_COUNT; ++i) {
 		out[i] = words[i];

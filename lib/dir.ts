@@ -6,7 +6,7 @@
 
 import type { QueueCore } from "./core.ts";
 import { osError } from "./errors.ts";
-import { DT, META } from "./layout.ts";
+import { DT, LAYOUT, META } from "./layout.ts";
 import { displayPath, joinPath, type PathLike } from "./path.ts";
 
 /**
@@ -109,6 +109,8 @@ export class DirBatch {
   readonly records: Uint8Array;
   /** Bytes of prefix before each name in `records` (0 for `readBatch()`). */
   readonly prefixLength: number;
+  /** Whether the directory has no entries after these (the next read gives `null`). */
+  readonly last: boolean;
   /** The queue's meta words: [bytes used, entry 0, entry 1, ...]. */
   readonly #meta: Uint32Array;
   /** The names, once decoded. */
@@ -127,6 +129,7 @@ export class DirBatch {
     this.count = count;
     this.records = records;
     this.prefixLength = prefixLength;
+    this.last = (meta[0] & LAYOUT.DIR_END) !== 0;
     this.#meta = meta;
     this.#names = names;
   }
@@ -313,10 +316,11 @@ export class Dir implements Disposable, Iterable<DirEntry> {
     );
     if (n < 0) throw osError(n, "readdir", this.path);
     if (n === 0) return null;
-    const records = names.subarray(0, meta[0]);
+    const used = meta[0] & ~LAYOUT.DIR_END;
+    const records = names.subarray(0, used);
     // One decode for the whole batch; the last NUL is left out so split()
     // gives exactly n names
-    const text = decoder.decode(names.subarray(0, meta[0] - 1));
+    const text = decoder.decode(names.subarray(0, used - 1));
     return new DirBatch(n, records, 0, meta, text.split("\0"));
   }
 
@@ -367,7 +371,7 @@ export class Dir implements Disposable, Iterable<DirEntry> {
     );
     if (n < 0) throw osError(n, "readdir", this.path);
     if (n === 0) return null;
-    return new DirBatch(n, names.subarray(0, meta[0]), prefix.length, meta);
+    return new DirBatch(n, names.subarray(0, meta[0] & ~LAYOUT.DIR_END), prefix.length, meta);
   }
 
   /** Reads every remaining entry. */

@@ -88,6 +88,8 @@ export const LAYOUT = {
   HANDLE_INDEX_BITS: 20,
   /** IOQ_INLINE_PATH. */
   INLINE_PATH: 192,
+  /** IOQ_DIR_END: meta[0] flag of a directory read that reached the end. */
+  DIR_END: 0x80000000,
 } as const;
 
 /** enum ioq_backend. */

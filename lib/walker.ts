@@ -914,6 +914,9 @@ export class Walker {
       }
     }
 
+    // The directory said this was all: no need to ask again
+    if (batch.last) reading.done = true;
+
     // Keep the workers busy while the caller works through this batch
     this.#poll();
     this.#fill(true);

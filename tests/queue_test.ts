@@ -113,9 +113,12 @@ testBackends("opendir() reads a 20,000-entry directory in several batches", asyn
     using q = new IoQueue({ backend });
     using dir = await openDir(q, root);
     let batches = 0;
+    let last = false;
     const names = new Set<string>();
     for (let b = dir.readBatch(); b; b = dir.readBatch()) {
+      assert.ok(!last, "no batch after one marked last");
       batches++;
+      last = b.last;
       for (const name of b.names) names.add(name);
     }
     assert.ok(batches > 1, `expected several batches, got ${batches}`);
@@ -447,6 +450,7 @@ testBackends("Dir.readPaths() writes each entry as prefix + name + end byte", as
     const batch = dir.readPaths(prefix, 0x0a)!;
     assert.equal(batch.count, 4);
     assert.equal(batch.prefixLength, 4);
+    assert.equal(batch.last, true, "a small directory is read whole when opened");
     const records: string[] = [];
     for (let i = 0; i < batch.count; i++) {
       const start = batch.offset(i);

@@ -1181,8 +1181,8 @@ static void collect_entries(const uint8_t *names, const uint32_t *meta, int coun
 		++*n;
 		off += len + 1;
 	}
-	if (off != meta[0]) {
-		fail("ioq_dir_read(): meta[0] says %u bytes, the names take %u", meta[0], off);
+	if (off != (meta[0] & ~IOQ_DIR_END)) {
+		fail("ioq_dir_read(): meta[0] says %u bytes, the names take %u", meta[0] & ~IOQ_DIR_END, off);
 	}
 }
 
@@ -1211,16 +1211,20 @@ static void read_dir(struct run *r, struct hdir *d) {
 	struct entry *list = NULL;
 	size_t n = 0, lcap = 0;
 
+	bool said_end = false;
 	while (true) {
 		int count = ioq_dir_read(r->q, d->handle, names, cap, meta, max);
 		if (count < 0) {
 			fail("ioq_dir_read() of %s returned %d", r->t->nodes[d->node].path, count);
 		} else if (count == 0) {
 			break;
+		} else if (said_end) {
+			fail("ioq_dir_read() of %s gave %d more entries after IOQ_DIR_END", r->t->nodes[d->node].path, count);
 		} else if ((uint32_t)count + 1 > max) {
 			fail("ioq_dir_read() returned %d entries for %u meta words", count, max);
 		}
 		collect_entries(names, meta, count, &list, &n, &lcap);
+		said_end = meta[0] & IOQ_DIR_END;
 	}
 	if (ioq_dir_read(r->q, d->handle, names, cap, meta, max) != 0) {
 		fail("ioq_dir_read() after the end did not return 0");
