@@ -98,6 +98,7 @@
 #include <linux/futex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -135,6 +136,8 @@ struct chan_monitor {
 };
 
 struct chan {
+	/** Bytes mapped for this struct and its slots. */
+	size_t size;
 	/** Slot count - 1 (the count is a power of two). */
 	size_t mask;
 	/** Monitor count - 1 (a power of two). */
@@ -172,7 +175,7 @@ void chan_destroy(struct chan *c) {
 		return;
 	}
 	free(c->monitors);
-	free(c);
+	munmap(c, c->size);
 }
 
 struct chan *chan_create(size_t items, size_t consumers) {
@@ -181,21 +184,15 @@ struct chan *chan_create(size_t items, size_t consumers) {
 	size_t lines = chan_pow2(items + consumers + 2);
 	size_t nslots = CHAN_LINE ? lines * CHAN_BATCH : lines;
 
+	// Fresh anonymous pages: zero (empty slots, counters at 0) without
+	// touching them, so a deep ring costs nothing until it is used
 	size_t bytes = sizeof(struct chan) + nslots * sizeof(chan_slot);
-	bytes = (bytes + 63) & ~(size_t)63;
-	struct chan *c = aligned_alloc(64, bytes);
-	if (!c) {
+	struct chan *c = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (c == MAP_FAILED) {
 		return NULL;
 	}
-	memset(c, 0, sizeof(*c));
+	c->size = bytes;
 	c->mask = nslots - 1;
-	atomic_init(&c->head, 0);
-	atomic_init(&c->tail, 0);
-	atomic_init(&c->idlers, 0);
-	atomic_init(&c->idle.seq, 0);
-	for (size_t i = 0; i < nslots; ++i) {
-		atomic_init(&c->slots[i], 0);
-	}
 
 	size_t nmon = nslots < CHAN_MONITORS ? nslots : CHAN_MONITORS;
 	c->monitor_mask = nmon - 1;

@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 /** The largest depth ioq_create() accepts. */
@@ -114,14 +115,18 @@ void ioq_destroy(struct ioq *q) {
 	dirtab_destroy(&q->dirs);
 
 	if (q->ents) {
-		for (uint32_t i = 0; i < q->depth; ++i) {
+		// Only entries ever handed out can hold a path (and the rest may
+		// never have been touched: no need to fault their pages in)
+		for (uint32_t i = 0; i < q->touched; ++i) {
 			ioq_free_path(&q->ents[i]);
 		}
 	}
 	chan_destroy(q->ready);
 	chan_destroy(q->pending);
 	free(q->free_ents);
-	free(q->ents);
+	if (q->ents) {
+		munmap(q->ents, q->depth * sizeof(struct ioq_ent));
+	}
 	free(q);
 }
 
@@ -177,16 +182,19 @@ struct ioq *ioq_create(uint32_t depth, uint32_t nthreads, int32_t backend, int32
 	atomic_init(&q->uring_ops, 0);
 	dirtab_init(&q->dirs);
 
-	q->ents = aligned_alloc(64, depth * sizeof(struct ioq_ent));
+	// Fresh anonymous pages for the arena: zero without being touched, so a
+	// deep queue costs nothing until its entries are used (ioq_request()
+	// sets the rest)
+	q->ents = mmap(NULL, depth * sizeof(struct ioq_ent), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (q->ents == MAP_FAILED) {
+		q->ents = NULL;
+	}
 	q->free_ents = malloc(depth * sizeof(uint32_t));
 	if (!q->ents || !q->free_ents) {
 		ret = -ENOMEM;
 		goto fail;
 	}
-	memset(q->ents, 0, depth * sizeof(struct ioq_ent));
 	for (uint32_t i = 0; i < depth; ++i) {
-		q->ents[i].index = i;
-		q->ents[i].fd = -1;
 		// Hand out low indices first
 		q->free_ents[i] = depth - 1 - i;
 	}
@@ -265,7 +273,12 @@ static int ioq_request(struct ioq *q, enum ioq_op op, double tag, struct ioq_ent
 		return -EAGAIN;
 	}
 
-	struct ioq_ent *ent = &q->ents[q->free_ents[--q->nfree]];
+	uint32_t index = q->free_ents[--q->nfree];
+	struct ioq_ent *ent = &q->ents[index];
+	ent->index = index;
+	if (index >= q->touched) {
+		q->touched = index + 1;
+	}
 	ent->op = op;
 	ent->result = 0;
 	ent->tag = tag;

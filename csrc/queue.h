@@ -62,6 +62,8 @@ struct ioq {
 	uint32_t nfree;
 	/** Requests made and not yet popped. */
 	uint32_t inflight;
+	/** One past the highest entry index ever handed out. */
+	uint32_t touched;
 
 	/** Requests: owner -> workers. */
 	struct chan *pending;

@@ -636,7 +636,7 @@ export class Walker {
    * here; setTimeout(0) would pause about 2 ms each time.
    */
   async #breathe(): Promise<void> {
-    if (performance.now() - this.#lastBreath > 2) {
+    if (performance.now() - this.#lastBreath > 1) {
       await new Promise((resolve) => setImmediate(resolve));
       this.#lastBreath = performance.now();
     }
@@ -664,6 +664,7 @@ export class Walker {
 
   /** Walks the tree: sets up, walks, and releases everything however it ends. */
   async *run(): AsyncGenerator<WalkEntry> {
+    this.#lastBreath = performance.now();
     const setup = this.#setup();
     const cfg = setup.cfg;
     const { maxDepth, exts, match, skip } = cfg;
@@ -681,7 +682,8 @@ export class Walker {
     const queue = given instanceof IoQueue ? given : new IoQueue(given);
     try {
       this.#begin(queue, setup);
-      this.#lastBreath = performance.now();
+      // Loading the library and making the queue took a while the first time
+      await this.#breathe();
 
       // The root, stat'ed following a symlink, as @std/fs does
       const display = this.#display;
