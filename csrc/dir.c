@@ -237,9 +237,15 @@ int dir_read(struct ioq_dir *d, const uint8_t *prefix, uint32_t plen, uint8_t en
 		d->pos += de->d_reclen;
 	}
 
-	// Tell the caller when nothing is left, which saves it a call
+	// Tell the caller when nothing is left, which saves it a call; and let
+	// the buffer go (a directory kept open as an openat anchor needs none)
 	bool done = d->pos >= d->len && d->eof && !d->err;
 	meta[0] = used | (done ? IOQ_DIR_END : 0);
+	if (done) {
+		free(d->buf);
+		d->buf = NULL;
+		d->cap = d->len = d->pos = 0;
+	}
 	return (int)count;
 }
 
