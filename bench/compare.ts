@@ -17,11 +17,15 @@
  * time is the wall time around `Deno.Command.output()`, start-up included.
  * Each tool's median and min-max are reported, and its ratio to ioq's
  * median (ioq = the CLI printing every path, to /dev/null).  A tool that is
- * not on PATH is reported as skipped.
+ * not on PATH is reported as skipped.  When bench/rusage.c is built (see
+ * bench/native.ts), every run goes through it, and each tool's median CPU
+ * time (user + system, from wait4's rusage: every thread of the process) is
+ * reported next to its wall time.
  *
  * @module
  */
 
+import { benchPrograms } from "./native.ts";
 import { ensureTree } from "./tree.ts";
 import { int, median, parseFlags, ratio, sec, table } from "./util.ts";
 
@@ -65,6 +69,14 @@ export interface ToolResult {
   max: number;
   /** median / the ioq (print) median. */
   ratio: number;
+  /** CPU times (user + system), ms, of the timed runs; empty without the rusage wrapper. */
+  cpu: number[];
+  /** System CPU times, ms, of the timed runs. */
+  sys: number[];
+  /** Median of `cpu`, or null. */
+  cpuMedian: number | null;
+  /** Median of `sys`, or null. */
+  sysMedian: number | null;
 }
 
 /** The comparison on one tree. */
@@ -198,15 +210,48 @@ export function tools(): { tools: Tool[]; skipped: Skipped[] } {
   return { tools: list, skipped };
 }
 
-/** Runs a tool once; returns the wall time and, when `count` is set, the entries it reports. */
+/** What bench/rusage.c reports about a command it ran. */
+export interface RusageReport {
+  /** The command's process id (its main thread's tid). */
+  pid: number;
+  wallMs: number;
+  userMs: number;
+  sysMs: number;
+  maxRssKiB: number;
+  status: number;
+  /** With -p: each thread seen, its name, CPU time and times scheduled in. */
+  threads: { tid: number; comm: string; cpuMs: number; slices: number }[];
+}
+
+/**
+ * Splits bench/rusage.c's report line from the rest of a command's stderr.
+ *
+ * @returns The report (undefined when there is none) and the other text.
+ */
+export function splitRusage(stderr: string): { report?: RusageReport; text: string } {
+  const m = /\n?IOQ_RUSAGE (\{.*\})\n?/.exec(stderr);
+  if (!m) return { text: stderr };
+  return {
+    report: JSON.parse(m[1]) as RusageReport,
+    text: stderr.slice(0, m.index) + stderr.slice(m.index + m[0].length),
+  };
+}
+
+/**
+ * Runs a tool once; returns the wall time, its CPU time when `rusage` (the
+ * path of bench/rusage.c's program) is given, and, when `count` is set, the
+ * entries it reports.
+ */
 async function runOnce(
   tool: Tool,
   root: string,
   count: boolean,
-): Promise<{ ms: number; entries?: number; error?: string }> {
+  rusage?: string,
+): Promise<{ ms: number; cpuMs?: number; sysMs?: number; entries?: number; error?: string }> {
   const piped = count || tool.output === "count";
-  const command = new Deno.Command(tool.cmd, {
-    args: [...tool.pre, root, ...tool.post],
+  const args = [...tool.pre, root, ...tool.post];
+  const command = new Deno.Command(rusage ?? tool.cmd, {
+    args: rusage ? ["--", tool.cmd, ...args] : args,
     cwd: REPO,
     stdin: "null",
     stdout: piped ? "piped" : "null",
@@ -215,13 +260,16 @@ async function runOnce(
   const started = performance.now();
   const out = await command.output();
   const ms = performance.now() - started;
+  const { report, text } = splitRusage(new TextDecoder().decode(out.stderr));
+  const cpuMs = report ? report.userMs + report.sysMs : undefined;
+  const sysMs = report?.sysMs;
   // A failure is reported, not thrown: find exits 1 for one unreadable directory of /usr
   const error = out.success
     ? undefined
     : `${tool.label} exited with status ${out.code}: ${
-      new TextDecoder().decode(out.stderr).trim().split("\n").slice(0, 3).join(" / ")
+      text.trim().split("\n").slice(0, 3).join(" / ")
     }`;
-  if (!piped) return { ms, error };
+  if (!piped) return { ms, cpuMs, sysMs, error };
   let entries: number;
   if (tool.output === "count") {
     entries = Number(new TextDecoder().decode(out.stdout).trim());
@@ -229,7 +277,7 @@ async function runOnce(
     entries = 0;
     for (const byte of out.stdout) if (byte === 0x0a) entries++;
   }
-  return { ms, entries: entries + tool.offset, error };
+  return { ms, cpuMs, sysMs, entries: entries + tool.offset, error };
 }
 
 /** Options for `compareOnTree`. */
@@ -242,6 +290,8 @@ export interface CompareOptions {
   expected?: number;
   /** Called with a progress message. */
   onProgress?: (message: string) => void;
+  /** bench/rusage.c's program: when given, each tool's CPU time is measured too. */
+  rusage?: string;
 }
 
 /** Times every tool on one tree; see the module documentation for the method. */
@@ -258,7 +308,7 @@ export async function compareOnTree(
   };
   for (const tool of list) {
     say(`${options.label}: counting round, ${tool.label}`);
-    const run = await runOnce(tool, root, true);
+    const run = await runOnce(tool, root, true, options.rusage);
     noteFailure(tool, run.error);
     counts.set(tool, run.entries!);
   }
@@ -273,22 +323,28 @@ export async function compareOnTree(
     }
   }
   const times = new Map<Tool, number[]>(list.map((t) => [t, []]));
+  const cpus = new Map<Tool, number[]>(list.map((t) => [t, []]));
+  const syss = new Map<Tool, number[]>(list.map((t) => [t, []]));
   for (let round = 0; round < options.rounds; round++) {
     say(`${options.label}: round ${round + 1} of ${options.rounds}`);
     for (let i = 0; i < list.length; i++) {
       const tool = list[(round + i) % list.length];
-      const run = await runOnce(tool, root, false);
+      const run = await runOnce(tool, root, false, options.rusage);
       noteFailure(tool, run.error);
       if (run.entries !== undefined && run.entries !== counts.get(tool)) {
         mismatches.push(`${tool.label} reported ${run.entries} entries in round ${round + 1}`);
       }
       times.get(tool)!.push(run.ms);
+      if (run.cpuMs !== undefined) cpus.get(tool)!.push(run.cpuMs);
+      if (run.sysMs !== undefined) syss.get(tool)!.push(run.sysMs);
     }
   }
   const ioqMedian = median(times.get(list.find((t) => t.key === "ioq") ?? list[0])!);
   const results = list.map((tool): ToolResult => {
     const ts = times.get(tool)!;
     const m = median(ts);
+    const cpu = cpus.get(tool)!;
+    const sys = syss.get(tool)!;
     return {
       tool,
       command: [tool.cmd.split("/").pop(), ...tool.pre, root, ...tool.post].join(" ")
@@ -299,6 +355,10 @@ export async function compareOnTree(
       min: Math.min(...ts),
       max: Math.max(...ts),
       ratio: m / ioqMedian,
+      cpu,
+      sys,
+      cpuMedian: cpu.length ? median(cpu) : null,
+      sysMedian: sys.length ? median(sys) : null,
     };
   });
   return {
@@ -312,16 +372,33 @@ export async function compareOnTree(
   };
 }
 
-/** A markdown table of one tree's comparison, fastest first. */
+/**
+ * A markdown table of one tree's comparison, fastest first, with the CPU
+ * time columns when it was measured.
+ */
 export function comparisonTable(c: TreeComparison): string {
+  const withCpu = c.results.some((r) => r.cpuMedian !== null);
   const rows = [...c.results].sort((a, b) => a.median - b.median).map((r) => [
     r.tool.ioq ? `**${r.tool.label}**` : r.tool.label,
     int(r.count) + (r.tool.offset ? ` (printed ${int(r.count - r.tool.offset)})` : ""),
     sec(r.median),
     `${sec(r.min)}–${sec(r.max)}`,
+    ...(withCpu
+      ? [
+        r.cpuMedian === null ? "—" : sec(r.cpuMedian),
+        r.sysMedian === null ? "—" : sec(r.sysMedian),
+      ]
+      : []),
     ratio(r.ratio),
   ]);
-  return table(["tool", "entries", "median s", "min–max s", "÷ ioq cli"], rows);
+  return table([
+    "tool",
+    "entries",
+    "median s",
+    "min–max s",
+    ...(withCpu ? ["CPU s (user+sys)", "of which sys s"] : []),
+    "÷ ioq cli",
+  ], rows);
 }
 
 const USAGE =
@@ -352,6 +429,9 @@ if (import.meta.main) {
   const rounds = (flags.rounds as number | undefined) ?? 7;
   const { tools: list, skipped } = tools();
   for (const s of skipped) console.error(`compare: ${s.key} skipped: ${s.reason}`);
+  const programs = await benchPrograms();
+  if ("error" in programs) console.error(`compare: no CPU times: ${programs.error}`);
+  const rusage = "error" in programs ? undefined : programs.rusage;
   const say = (m: string) => console.error(`compare: ${m}`);
   const trees: { root: string; label: string; expected?: number }[] = [];
   if (!flags["no-synthetic"]) {
@@ -370,7 +450,7 @@ if (import.meta.main) {
   }
   let failed = false;
   for (const t of trees) {
-    const c = await compareOnTree(t.root, list, { ...t, rounds, onProgress: say });
+    const c = await compareOnTree(t.root, list, { ...t, rounds, onProgress: say, rusage });
     console.log(`\n### ${c.label} (${c.rounds} rounds)\n\n${comparisonTable(c)}`);
     for (const m of c.mismatches) console.log(`\n**COUNT MISMATCH**: ${m}`);
     for (const f of c.failures) console.log(`\n**FAILED RUN**: ${f}`);

@@ -18,8 +18,14 @@
  *    (which generates it: a minute or more here);
  * 6. whole process (bench/compare.ts): the CLI vs find, fd and bfs on an
  *    empty directory (start-up), the synthetic tree and each `--tree`;
- *    `--full` adds the 1,000,000-entry tree;
- * 7. prints the report (markdown) on stdout and writes it to
+ *    `--full` adds the 1,000,000-entry tree; wall and CPU time (through
+ *    bench/rusage.c);
+ * 7. where the time goes (bench/layers.ts) on the synthetic tree: the
+ *    kernel floor (bench/floor.c), the queue in C (bench/pipe.c), the JS
+ *    pipeline, walk() and the CLI, alternated, each with its delta to the
+ *    layer below; the CLI's main thread (--cpu-prof) and threads; the C
+ *    programs are built first (`zig build bench-walk`, bench/native.ts);
+ * 8. prints the report (markdown) on stdout and writes it to
  *    bench/results/<date>-<host>.md, with an SVG chart of the whole-process
  *    medians (<date>-<host>.svg and latest.svg).
  *
@@ -40,6 +46,14 @@ import {
   type TreeComparison,
   version,
 } from "./compare.ts";
+import {
+  type CliProfile,
+  type LayersResult,
+  layersSection,
+  measureLayers,
+  profileCli,
+} from "./layers.ts";
+import { benchPrograms } from "./native.ts";
 import { cachedTree, describe, ensureTree, type Tree } from "./tree.ts";
 import { DEFAULT_PARAMS } from "./tree_plan.ts";
 import { barChart, type BarGroup } from "./svg.ts";
@@ -55,7 +69,8 @@ const USAGE = `Usage: deno task bench [options]
 Runs every ioq benchmark and writes bench/results/<date>-<host>.{md,svg} and latest.svg.
   --entries N       synthetic tree size (default ${int(DEFAULT_PARAMS.entries)})
   --seed S          synthetic tree seed (default ${DEFAULT_PARAMS.seed})
-  --rounds N        whole-process timed rounds after the counting round (default 7)
+  --rounds N        whole-process timed rounds after the counting round, and rounds of
+                    "Where the time goes" after its warm-up round (default 7)
   --tree PATH       also compare whole processes on PATH (repeatable), e.g. --tree /usr
   --rss             peak RSS of a walk of the 1,000,000-entry tree, generating it if needed
                     (by default it runs only when that tree is already in bench/.cache)
@@ -348,6 +363,12 @@ const wantRss = full || flags.rss === true;
 const jobs = flags.jobs as number | undefined;
 
 const library = await ensureLibrary();
+progress("bench: building the C benchmark programs (zig build bench-walk)", true);
+const programs = await benchPrograms();
+if ("error" in programs) {
+  progress(`bench: WARNING: no CPU times and no "Where the time goes": ${programs.error}`, true);
+}
+const rusage = "error" in programs ? undefined : programs.rusage;
 const tree = await ensureTree({
   entries: (flags.entries as number | undefined) ?? DEFAULT_PARAMS.entries,
   seed: (flags.seed as number | undefined) ?? DEFAULT_PARAMS.seed,
@@ -439,6 +460,7 @@ comparisons.push(
     rounds,
     expected: 1,
     onProgress: say,
+    rusage,
   }),
 );
 comparisons.push(
@@ -447,6 +469,7 @@ comparisons.push(
     rounds,
     expected: EXPECTED,
     onProgress: say,
+    rusage,
   }),
 );
 if (full && bigTree) {
@@ -456,11 +479,14 @@ if (full && bigTree) {
       rounds,
       expected: bigTree.manifest.stats.total,
       onProgress: say,
+      rusage,
     }),
   );
 }
 for (const path of (flags.tree as string[] | undefined) ?? []) {
-  comparisons.push(await compareOnTree(path, toolList, { label: path, rounds, onProgress: say }));
+  comparisons.push(
+    await compareOnTree(path, toolList, { label: path, rounds, onProgress: say, rusage }),
+  );
 }
 progress("bench: whole process done", true);
 for (const c of comparisons) {
@@ -470,6 +496,18 @@ for (const c of comparisons) {
         [...c.failures, ...c.mismatches].join("\n  "),
     );
   }
+}
+
+// Where the time goes
+let layers: LayersResult | undefined;
+let cliProfile: CliProfile | undefined;
+if (!("error" in programs)) {
+  layers = await measureLayers(tree.root, EXPECTED, programs, {
+    rounds,
+    onProgress: (m) => progress(`bench: where the time goes, ${m}`),
+  });
+  progress("bench: where the time goes, profiling the CLI (--cpu-prof, threads)", true);
+  cliProfile = await profileCli(tree.root, programs);
 }
 
 // Machine
@@ -624,18 +662,35 @@ push(
     ]
     : []),
   "",
-  "## Whole process (wall time, start-up included)",
+  "## Whole process (wall and CPU time, start-up included)",
   "",
   `Method: one counting round (output piped, entries counted; fd does not print the root: +1), ` +
     `then ${rounds} timed rounds, tools alternating (each round starts one tool later), output to ` +
     `/dev/null; median and min–max wall time around \`Deno.Command.output()\`. ` +
     `"÷ ioq cli" = tool median / ioq cli median (ioq cli = \`deno run --allow-ffi --allow-read ` +
-    `--allow-env cli.ts ROOT\`, every path printed, backend auto).`,
+    `--allow-env cli.ts ROOT\`, every path printed, backend auto). ` +
+    (rusage
+      ? `CPU = user + system time of the whole process (every thread), median, from wait4()'s ` +
+        `rusage: each run goes through bench/rusage.c, which forks, execs the tool and waits.`
+      : `CPU time not measured: ${"error" in programs ? programs.error : ""}`),
 );
 for (const c of comparisons) {
   push("", `### ${c.label}`, "", comparisonTable(c));
   for (const m of c.mismatches) push("", `**COUNT MISMATCH**: ${m}`);
   for (const f of c.failures) push("", `**FAILED RUN** (timed anyway): ${f}`);
+}
+push("", `## Where the time goes (synthetic ${int(EXPECTED)})`, "");
+if (layers) {
+  push(
+    ...layersSection(
+      layers,
+      cliProfile,
+      comparisons.find((c) => c.label.startsWith("empty")),
+      comparisons.find((c) => c.label === `synthetic ${int(EXPECTED)}`),
+    ),
+  );
+} else {
+  push(`Not measured: ${"error" in programs ? programs.error : ""}`);
 }
 push(
   "",
