@@ -88,6 +88,7 @@ const SYMBOLS = {
   ioq_layout: { parameters: ["buffer", "u32"], result: "i32" },
   ioq_features: { parameters: [], result: "i32" },
   ioq_fd_headroom: { parameters: [], result: "i32" },
+  ioq_fd_reserve: { parameters: ["u32"], result: "i32" },
   /** (i32 point, i32 err, i32 count) */
   ioq_test_inject: { parameters: ["i32", "i32", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;

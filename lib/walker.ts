@@ -287,6 +287,9 @@ export class Walker {
     // With almost no descriptors free the walk still goes on, one directory
     // at a time (and an EMFILE lowers the budget further: see #complete)
     this.#budget = Math.max(1, Math.min(room, 4 * queue.depth, 16384));
+    // Grow the descriptor table once, up front, rather than under the
+    // workers' feet (see ioq_fd_reserve)
+    ffi().ioq_fd_reserve(this.#budget + 64);
     this.#bfs = cfg.order !== "dfs";
     this.#window = Math.max(1, Math.min(this.#budget - 2, 512));
     this.#batch = Math.max(1, Math.min(this.#window, 128));

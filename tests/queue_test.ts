@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { type Completion, type Dir, IoQueue } from "../mod.ts";
 import { drain, inject, makeTree, openFds, testBackends } from "./helpers.ts";
+import { ffi } from "../lib/ffi.ts";
 import { bytes, createRaw, fdOpen, mkSocket, openFd, touchAll } from "./libc.ts";
 
 /** The single completion of a queue that has one request in flight. */
@@ -476,4 +477,14 @@ testBackends("Dir.readPaths() writes each entry as prefix + name + end byte", as
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("ioq_fd_reserve() grows the descriptor table up front", () => {
+  const fdSize = () =>
+    Number(Deno.readTextFileSync("/proc/self/status").match(/FDSize:\s+(\d+)/)![1]);
+  const before = fdSize();
+  const want = before + 1000;
+  assert.equal(ffi().ioq_fd_reserve(want - openFds()), 0);
+  assert.ok(fdSize() >= want, `FDSize ${fdSize()} after reserving room for ${want}`);
+  assert.equal(ffi().ioq_fd_reserve(10), 0, "a second call finds the room already there");
 });
