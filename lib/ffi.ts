@@ -89,6 +89,13 @@ const SYMBOLS = {
   ioq_features: { parameters: [], result: "i32" },
   ioq_fd_headroom: { parameters: [], result: "i32" },
   ioq_fd_reserve: { parameters: ["u32"], result: "i32" },
+  /** ioq_fd_reserve() on Deno's blocking pool: growing a shared table waits for RCU */
+  ioq_fd_reserve_async: {
+    name: "ioq_fd_reserve",
+    parameters: ["u32"],
+    result: "i32",
+    nonblocking: true,
+  },
   /** (i32 point, i32 err, i32 count) */
   ioq_test_inject: { parameters: ["i32", "i32", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;

@@ -287,9 +287,7 @@ export class Walker {
     // With almost no descriptors free the walk still goes on, one directory
     // at a time (and an EMFILE lowers the budget further: see #complete)
     this.#budget = Math.max(1, Math.min(room, 4 * queue.depth, 16384));
-    // Grow the descriptor table once, up front, rather than under the
-    // workers' feet (see ioq_fd_reserve)
-    ffi().ioq_fd_reserve(this.#budget + 64);
+
     this.#bfs = cfg.order !== "dfs";
     this.#window = Math.max(1, Math.min(this.#budget - 2, 512));
     this.#batch = Math.max(1, Math.min(this.#window, 128));
@@ -685,8 +683,10 @@ export class Walker {
     const queue = given instanceof IoQueue ? given : new IoQueue(given);
     try {
       this.#begin(queue, setup);
-      // Loading the library and making the queue took a while the first time
-      await this.#breathe();
+      // Grow the descriptor table once, up front, rather than under the
+      // workers' feet (see ioq_fd_reserve); off this thread, as growing a
+      // table the threads share waits for an RCU grace period (10-25 ms)
+      await ffi().ioq_fd_reserve_async(this.#budget + 64);
 
       // The root, stat'ed following a symlink, as @std/fs does
       const display = this.#display;
