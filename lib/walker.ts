@@ -225,6 +225,9 @@ export interface WalkSetup {
 /** The callers' queues a walk is using now. */
 const walking = new WeakSet<IoQueue>();
 
+/** Opens after which a walk reserves its descriptor table (see #open). */
+const RESERVE_AFTER = 64;
+
 /** Walks one tree.  One use. */
 export class Walker {
   /** Checks the arguments (called by run(), so errors surface on the first next()). */
@@ -249,6 +252,10 @@ export class Walker {
   #opening = 0;
   /** Whether the walk is breadth-first. */
   #bfs = true;
+  /** Opens requested so far. */
+  #opens = 0;
+  /** The descriptor-table reservation in progress, if any. */
+  #reserving: Promise<number> | undefined;
   /** Opens in flight plus settled directories not yet read. */
   #ahead = 0;
   /** Requests in flight. */
@@ -527,6 +534,13 @@ export class Walker {
     }
     node.opening = true;
     this.#opening++;
+    if (++this.#opens === RESERVE_AFTER) {
+      // A walk big enough to matter: grow the descriptor table once, now,
+      // rather than step by step under the workers' feet (ioq_fd_reserve);
+      // off this thread, as growing a table that threads share waits for an
+      // RCU grace period (10-25 ms here), and not for small walks at all
+      this.#reserving = ffi().ioq_fd_reserve_async(this.#budget + 64);
+    }
     node.anchor = anchor;
     if (anchor) this.#pin(anchor);
     this.#fds++;
@@ -683,10 +697,8 @@ export class Walker {
     const queue = given instanceof IoQueue ? given : new IoQueue(given);
     try {
       this.#begin(queue, setup);
-      // Grow the descriptor table once, up front, rather than under the
-      // workers' feet (see ioq_fd_reserve); off this thread, as growing a
-      // table the threads share waits for an RCU grace period (10-25 ms)
-      await ffi().ioq_fd_reserve_async(this.#budget + 64);
+      // Loading the library and making the queue took a while the first time
+      await this.#breathe();
 
       // The root, stat'ed following a symlink, as @std/fs does
       const display = this.#display;
@@ -760,6 +772,8 @@ export class Walker {
       // Let the last closes complete
       while (this.#inFlight > 0) await this.#pump();
     } finally {
+      // A reservation still running would keep the process alive anyway
+      await this.#reserving;
       if (owned) await queue[Symbol.asyncDispose]();
       else {
         try {
