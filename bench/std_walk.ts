@@ -1,3 +1,4 @@
+import type { WalkOptions } from "../mod.ts";
 /**
  * Reference walkers for the benchmarks.
  *
@@ -35,27 +36,19 @@ export interface StdWalkEntry {
   isSymlink: boolean;
 }
 
-/** The options of `@std/fs` `walk`, with its defaults. */
-export interface StdWalkOptions {
-  /** @default {Infinity} */
-  maxDepth?: number;
-  /** @default {true} */
-  includeFiles?: boolean;
-  /** @default {true} */
-  includeDirs?: boolean;
-  /** @default {true} */
-  includeSymlinks?: boolean;
-  /** @default {false} */
-  followSymlinks?: boolean;
-  /** @default {true} */
-  canonicalize?: boolean;
-  /** @default {undefined} */
-  exts?: string[];
-  /** @default {undefined} */
-  match?: RegExp[];
-  /** @default {undefined} */
-  skip?: RegExp[];
-}
+/** The options of `@std/fs` `walk` (ioq's `WalkOptions` has the same ones, same defaults). */
+export type StdWalkOptions = Pick<
+  WalkOptions,
+  | "maxDepth"
+  | "includeFiles"
+  | "includeDirs"
+  | "includeSymlinks"
+  | "followSymlinks"
+  | "canonicalize"
+  | "exts"
+  | "match"
+  | "skip"
+>;
 
 /** The error `stdWalk` throws, naming the directory being walked (as std's `WalkError`). */
 export class WalkError extends Error {

@@ -25,19 +25,22 @@
  * @module
  */
 
+import type { WalkOptions } from "../mod.ts";
+
 /** The options the reference understands (those of std, plus onError). */
-export interface ReferenceOptions {
-  maxDepth?: number;
-  includeFiles?: boolean;
-  includeDirs?: boolean;
-  includeSymlinks?: boolean;
-  followSymlinks?: boolean;
-  canonicalize?: boolean;
-  exts?: string[];
-  match?: RegExp[];
-  skip?: RegExp[];
-  onError?: (error: Error, path: string) => void;
-}
+export type ReferenceOptions = Pick<
+  WalkOptions,
+  | "maxDepth"
+  | "includeFiles"
+  | "includeDirs"
+  | "includeSymlinks"
+  | "followSymlinks"
+  | "canonicalize"
+  | "exts"
+  | "match"
+  | "skip"
+  | "onError"
+>;
 
 /** An entry of the reference walk: std's `WalkEntry` plus the depth. */
 export interface ReferenceEntry {
