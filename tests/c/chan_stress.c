@@ -49,6 +49,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "rng.h"
 
 #if defined(__SANITIZE_THREAD__)
 #  define STRESS_TSAN 1
@@ -126,28 +127,6 @@ static void start_watchdog(void) {
 		fail("cannot start the watchdog thread");
 	}
 	pthread_detach(thread);
-}
-
-/** A xorshift64* random number generator. */
-struct rng {
-	/** The state (never 0). */
-	uint64_t state;
-};
-
-/** Seed a generator. */
-static void rng_seed(struct rng *r, uint64_t seed) {
-	r->state = seed * 0x9E3779B97F4A7C15ULL + 0x2545F4914F6CDD1DULL;
-	if (r->state == 0) {
-		r->state = 1;
-	}
-}
-
-/** @return The next random number. */
-static uint64_t rng_next(struct rng *r) {
-	r->state ^= r->state >> 12;
-	r->state ^= r->state << 25;
-	r->state ^= r->state >> 27;
-	return r->state * 0x2545F4914F6CDD1DULL;
 }
 
 /** @return A random number below n (0 if n is 0). */
