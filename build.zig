@@ -22,6 +22,7 @@ const Sanitizer = enum { none, thread, address };
 
 /// The library's C sources.
 const lib_sources = [_][]const u8{
+    "canon.c",
     "chan.c",
     "dir.c",
     "dirtab.c",
@@ -38,7 +39,7 @@ const lib_sources = [_][]const u8{
 const uring_sources = [_][]const u8{"uring.c"};
 
 /// The C test programs in tests/c/, each run by `zig build test-c`.
-const c_tests = [_][]const u8{ "chan_stress", "ioq_stress" };
+const c_tests = [_][]const u8{ "canon_test", "chan_stress", "ioq_stress" };
 
 /// Warnings every C file is held to.
 const warn_flags = [_][]const u8{ "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter" };

@@ -8,6 +8,7 @@
 
 #define _GNU_SOURCE
 #include "ioq.h"
+#include "canon.h"
 #include "chan.h"
 #include "dir.h"
 #include "dirtab.h"
@@ -307,8 +308,11 @@ static void ioq_enqueue(struct ioq *q, struct ioq_ent *ent) {
 	}
 }
 
-/** Copy a request's path into its entry.  @return 0 or a negative errno. */
-static int ioq_set_path(struct ioq_ent *ent, const uint8_t *path, uint32_t len) {
+/**
+ * Check a path from the caller: not empty, shorter than PATH_MAX, no NUL.
+ * @return 0 or a negative errno (-ENOENT, -ENAMETOOLONG, -EINVAL).
+ */
+static int ioq_check_path(const uint8_t *path, uint32_t len) {
 	if (len == 0) {
 		return -ENOENT;
 	}
@@ -317,6 +321,15 @@ static int ioq_set_path(struct ioq_ent *ent, const uint8_t *path, uint32_t len) 
 	}
 	if (memchr(path, 0, len)) {
 		return -EINVAL;
+	}
+	return 0;
+}
+
+/** Copy a request's path into its entry.  @return 0 or a negative errno. */
+static int ioq_set_path(struct ioq_ent *ent, const uint8_t *path, uint32_t len) {
+	int ret = ioq_check_path(path, len);
+	if (ret != 0) {
+		return ret;
 	}
 
 	char *dst = len < IOQ_INLINE_PATH ? ent->inline_path : malloc(len + 1);
@@ -613,6 +626,28 @@ int32_t ioq_dir_fd(struct ioq *q, uint32_t dir) {
 	int ret = 0;
 	struct ioq_dir *d = ioq_open_dir(q, dir, &ret);
 	return d ? d->fd : ret;
+}
+
+int32_t ioq_realpath(struct ioq *q, uint32_t at, const uint8_t *path, uint32_t len, uint8_t *out, uint32_t cap) {
+	int ret = 0;
+	int atfd = AT_FDCWD;
+	if (at != 0) {
+		struct ioq_dir *d = ioq_open_dir(q, at, &ret);
+		if (!d) {
+			return ret;
+		}
+		atfd = d->fd;
+	}
+	ret = ioq_check_path(path, len);
+	if (ret != 0) {
+		return ret;
+	}
+	char name[PATH_MAX];
+	memcpy(name, path, len);
+	name[len] = 0;
+
+	long n = canon_path(atfd, name, (char *)out, cap);
+	return n > INT32_MAX ? -ERANGE : (int32_t)n;
 }
 
 int32_t ioq_dir_close(struct ioq *q, uint32_t dir) {

@@ -281,6 +281,17 @@ int32_t ioq_dir_read(struct ioq *q, uint32_t dir, uint8_t *names, uint32_t cap, 
  */
 int32_t ioq_dir_read_paths(struct ioq *q, uint32_t dir, const uint8_t *prefix, uint32_t plen, uint32_t end, uint8_t *out, uint32_t cap, uint32_t *meta, uint32_t max);
 
+/**
+ * Resolve a path (relative to `at` as in ioq_opendir()) to its canonical
+ * absolute path, following every symlink, as bytes, so names that are not
+ * UTF-8 survive.  The kernel's own name for the file (through /proc/self/fd)
+ * when it has one; past PATH_MAX, or without /proc, the path is found by
+ * climbing through ".." (see canon.h).  Synchronous.
+ * @return The length written to `out` (no NUL), -ERANGE when the path needs
+ *         more than `cap` bytes, or the lookup's negative errno value.
+ */
+int32_t ioq_realpath(struct ioq *q, uint32_t at, const uint8_t *path, uint32_t len, uint8_t *out, uint32_t cap);
+
 /** @return The descriptor of an open directory, or -EBADF / -EBUSY. */
 int32_t ioq_dir_fd(struct ioq *q, uint32_t dir);
 
