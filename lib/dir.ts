@@ -7,7 +7,7 @@
 import type { QueueCore } from "./core.ts";
 import { osError } from "./errors.ts";
 import { DT, LAYOUT, META } from "./layout.ts";
-import { displayPath, joinPath, type PathLike } from "./path.ts";
+import { displayPath, encodePath, joinPath, PATH_MAX, type PathLike } from "./path.ts";
 
 /**
  * What kind of file a directory entry is, as the directory says.
@@ -76,6 +76,12 @@ export interface DirEntry extends Deno.DirEntry {
 }
 
 const decoder = new TextDecoder();
+
+/** ioq_realpath(): the path needs a bigger buffer. */
+const ERANGE = 34;
+
+/** The longest canonical path Dir.realPath() makes room for (4 MiB). */
+const REALPATH_MAX = 4 << 20;
 
 /**
  * A batch of entries from one `Dir.readBatch()` or `Dir.readPaths()` call:
@@ -280,6 +286,55 @@ export class Dir implements Disposable, Iterable<DirEntry> {
       throw new Deno.errors.BadResource(`Cannot ${op}: directory '${this.path}' is closed`);
     }
     return this.#handle;
+  }
+
+  /**
+   * Resolves a path relative to this directory to its canonical absolute
+   * path, following every symlink (as `Deno.realPath` does for the cwd), as
+   * raw bytes: names that are not UTF-8 survive, and the lookup is relative
+   * to this directory, however deep it is.  Synchronous: openat, then the
+   * kernel's name for the file from /proc/self/fd, or, for a path longer than
+   * PATH_MAX, a climb through `..` that reads each ancestor.
+   *
+   * @param path The path (a string, a `file:` URL or raw bytes), relative to this directory.
+   * @returns The canonical path's bytes.
+   * @throws {Deno.errors.NotFound} (and other OS errors, with `code`) When it cannot be resolved.
+   * @throws {Deno.errors.BadResource} When the directory or its queue is closed.
+   * @throws {TypeError} For a path with a NUL byte.
+   *
+   * @example Where a link in /usr points
+   * ```ts
+   * import { IoQueue } from "@ioq/ioq";
+   *
+   * using q = new IoQueue();
+   * q.opendir("/usr", 0);
+   * const [done] = await q.pop();
+   * if (done.op !== "opendir" || !done.dir) throw done.error;
+   * using usr = done.dir;
+   * console.log(new TextDecoder().decode(usr.realPath("bin")));
+   * ```
+   */
+  realPath(path: PathLike): Uint8Array {
+    const handle = this.#check("resolve path");
+    const core = this.#core;
+    const { bytes, length } = encodePath(path);
+    if (bytes.subarray(0, length).includes(0)) {
+      throw new TypeError(`Cannot resolve '${displayPath(path)}': the path contains a NUL byte`);
+    }
+    for (let out = new Uint8Array(PATH_MAX);; out = new Uint8Array(out.length * 4)) {
+      const n = core.sym.ioq_realpath(
+        core.check("resolve path"),
+        handle,
+        bytes,
+        length,
+        out,
+        out.length,
+      );
+      if (n >= 0) return out.slice(0, n);
+      // A path deeper than PATH_MAX: retry with room for it
+      if (n === -ERANGE && out.length < REALPATH_MAX) continue;
+      throw osError(n, "realpath", joinPath(this.path, displayPath(path)));
+    }
   }
 
   /**

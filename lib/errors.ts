@@ -59,6 +59,7 @@ const ERRNO: Record<number, readonly [string, string]> = {
   27: ["EFBIG", "File too large"],
   28: ["ENOSPC", "No space left on device"],
   30: ["EROFS", "Read-only file system"],
+  34: ["ERANGE", "Numerical result out of range"],
   36: ["ENAMETOOLONG", "File name too long"],
   38: ["ENOSYS", "Function not implemented"],
   39: ["ENOTEMPTY", "Directory not empty"],

@@ -82,6 +82,11 @@ const SYMBOLS = {
     parameters: ["pointer", "u32", "buffer", "u32", "u32", "buffer", "u32", "buffer", "u32"],
     result: "i32",
   },
+  /** (q, u32 at, const u8 *path, u32 len, u8 *out, u32 cap) */
+  ioq_realpath: {
+    parameters: ["pointer", "u32", "buffer", "u32", "buffer", "u32"],
+    result: "i32",
+  },
   ioq_dir_fd: { parameters: ["pointer", "u32"], result: "i32" },
   ioq_dir_close: { parameters: ["pointer", "u32"], result: "i32" },
   /** (u32 *out, u32 max) */

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { type Completion, type Dir, IoQueue } from "../mod.ts";
 import { drain, inject, makeTree, openFds, testBackends } from "./helpers.ts";
-import { bytes, createRaw, fdOpen, mkSocket, openFd, touchAll } from "./libc.ts";
+import { bytes, createRaw, fdOpen, mkdirRaw, mkSocket, openFd, touchAll } from "./libc.ts";
 
 /** The single completion of a queue that has one request in flight. */
 async function one(q: IoQueue): Promise<Completion> {
@@ -162,6 +162,32 @@ testBackends("opendir() relative to an open directory ('at')", async (backend) =
     await Deno.remove(root, { recursive: true });
   }
 });
+
+testBackends(
+  "dir.realPath() resolves links relative to the directory, as bytes",
+  async (backend) => {
+    const root = await makeTree(["a/b/", "a/b/leaf"]);
+    const raw = bytes(root, "/a/bad-", [0xfe]);
+    mkdirRaw(raw);
+    const script =
+      `cd "$1/a" && ln -s b/leaf to-leaf && ln -s ../a/b up && ln -s $'bad-\\xfe' to-bad`;
+    const out = await new Deno.Command("bash", { args: ["-c", script, "bash", root] }).output();
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    const text = (b: Uint8Array) => new TextDecoder().decode(b);
+    try {
+      using q = new IoQueue({ backend });
+      using a = await openDir(q, `${root}/a`);
+      assert.equal(text(a.realPath("to-leaf")), `${root}/a/b/leaf`);
+      assert.equal(text(a.realPath("up")), `${root}/a/b`);
+      assert.equal(text(a.realPath(".")), `${root}/a`);
+      assert.equal(text(a.realPath("..")), root);
+      assert.deepEqual(a.realPath("to-bad"), raw);
+      assert.deepEqual(a.realPath(bytes("bad-", [0xfe])), raw);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+);
 
 testBackends("opendir() with stat gives the directory's own stat", async (backend) => {
   const root = await makeTree(["x/"]);
