@@ -66,8 +66,11 @@ export interface WalkOptions {
    */
   followSymlinks?: boolean;
   /**
-   * When following symlinks, show paths through them resolved
-   * (`Deno.realPath`) rather than as found.
+   * When following symlinks, show paths through them resolved to their
+   * canonical path (as `Deno.realPath` gives it) rather than as found.  The
+   * resolution works on bytes, relative to the directory holding the link,
+   * so names that are not UTF-8 (see `pathBytes`) and paths longer than
+   * `PATH_MAX` resolve too.
    *
    * @default {true}
    */

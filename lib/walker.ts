@@ -112,6 +112,24 @@ export function include(
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+
+/** The last component of a path's bytes, when it is not UTF-8. */
+function lastName(path: Uint8Array): Uint8Array | undefined {
+  const name = path.subarray(path.lastIndexOf(0x2f) + 1);
+  return isUtf8(name) ? undefined : name.slice();
+}
+
+/** Whether bytes are valid UTF-8. */
+function isUtf8(bytes: Uint8Array): boolean {
+  try {
+    strictDecoder.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Longest relative path an open request may carry (PATH_MAX less the NUL). */
 const PATH_LIMIT = PATH_MAX - 1;
@@ -1023,9 +1041,16 @@ export class Walker {
     const { exts, match, skip } = cfg;
     const stat = p.stat!;
     let shown = path;
+    // The canonical path's bytes: null when they are UTF-8 (the path needs
+    // no bytes), undefined when the path is not canonicalized
+    let shownRaw: Uint8Array | null | undefined;
     if (cfg.canonicalize && !cfg.findStyle) {
+      // Resolved relative to the directory being read, as bytes: names that
+      // are not UTF-8 and directories past PATH_MAX resolve too
       try {
-        shown = await Deno.realPath(path);
+        const bytes = reading.node.dir!.realPath(p.raw ?? p.name);
+        shown = decoder.decode(bytes);
+        shownRaw = isUtf8(bytes) ? null : bytes;
       } catch (error) {
         this.#error(error as Error, path);
         return;
@@ -1037,7 +1062,7 @@ export class Walker {
         const entry = cfg.findStyle
           ? this.#entry(shown, p.name, stat.isFile, false, false, reading.depth)
           : this.#entry(shown, p.name, false, false, true, reading.depth);
-        this.#extras(reading, entry, p.name, p.raw, stat);
+        this.#extras(reading, entry, p.name, p.raw, stat, shownRaw);
         out.push(entry);
       }
       return;
@@ -1057,10 +1082,12 @@ export class Walker {
     if (cfg.includeDirs && include(shown, exts, match, skip)) {
       const name = cfg.findStyle ? p.name : basename(shown);
       const entry = this.#entry(shown, name, false, true, false, reading.depth);
-      this.#extras(reading, entry, p.name, p.raw, stat);
+      // Named after the canonical path's last component, bytes and all
+      const nameRaw = shownRaw === undefined ? p.raw : shownRaw && lastName(shownRaw);
+      this.#extras(reading, entry, name, nameRaw ?? undefined, stat, shownRaw);
       out.push(entry);
     }
-    if (descend) reading.children.push(this.#child(reading, p.name, p.raw, shown));
+    if (descend) reading.children.push(this.#child(reading, p.name, p.raw, shown, shownRaw));
   }
 
   /** The entry for entry `i` of a batch read by #readBatch(), if it is to be yielded. */
@@ -1127,9 +1154,13 @@ export class Walker {
     name: string,
     raw: Uint8Array | undefined,
     stat?: Deno.FileInfo,
+    rawPath?: Uint8Array | null,
   ): void {
     if (raw) entry.nameBytes = raw;
-    if (raw || reading.rawPrefix) {
+    if (rawPath !== undefined) {
+      // A canonicalized path: its bytes when they are not UTF-8
+      if (rawPath) entry.pathBytes = rawPath;
+    } else if (raw || reading.rawPrefix) {
       entry.pathBytes = concat(
         reading.rawPrefix ?? encoder.encode(reading.prefix),
         raw ?? encoder.encode(name),
@@ -1139,8 +1170,17 @@ export class Walker {
   }
 
   /** A subdirectory node. */
-  #child(reading: Reading, name: string, raw: Uint8Array | undefined, path: string): Node {
-    const rawPath = raw || reading.rawPrefix
+  #child(
+    reading: Reading,
+    name: string,
+    raw: Uint8Array | undefined,
+    path: string,
+    canonicalRaw?: Uint8Array | null,
+  ): Node {
+    // A canonicalized path's bytes (null: UTF-8), else the path as found
+    const rawPath = canonicalRaw !== undefined
+      ? canonicalRaw ?? undefined
+      : raw || reading.rawPrefix
       ? concat(reading.rawPrefix ?? encoder.encode(reading.prefix), raw ?? encoder.encode(name))
       : undefined;
     return new Node(reading.node, name, raw, path, rawPath, reading.depth);

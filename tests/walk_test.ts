@@ -16,6 +16,7 @@ import { DirBatch, IoQueue, walk, type WalkEntry, type WalkOptions } from "../mo
 import { BACKENDS, makeTree, openFds, testBackends } from "./helpers.ts";
 import { bytes, createRaw, mkdirRaw, mkSocket, touchAll } from "./libc.ts";
 import { type ReferenceEntry, referenceWalk } from "./reference_walk.ts";
+import { denoRun, fixture, runJson, runsSync } from "./child.ts";
 
 type Backend = "io_uring" | "threads";
 type Order = "bfs" | "dfs";
@@ -890,19 +891,51 @@ testBackends(
   },
 );
 
+/** rawLinkTree(), plus a link out of the bad directory to a UTF-8 one, and one back. */
+async function rawLinkTreeWithWayOut(): Promise<{ root: string; bad: Uint8Array }> {
+  const tree = await rawLinkTree();
+  const script = `cd "$1" && mkdir good && touch good/g && ` +
+    `ln -s ../good $'bad-\\xfe/up' && ln -s $'../bad-\\xfe/sub' good/$'s-\\xfd'`;
+  const out = await new Deno.Command("bash", { args: ["-c", script, "bash", tree.root] }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  return tree;
+}
+
 for (const backend of ["io_uring", "threads"] as const) {
   Deno.test({
-    // KNOWN LIMITATION, not fixed: with canonicalize (the default when
-    // following), the walker resolves each followed link with Deno.realPath,
-    // which takes and returns strings only.  A link inside a non-UTF-8
-    // directory is looked up by its lossy (U+FFFD) path and reported as
-    // NotFound; a link whose target is non-UTF-8 gets InvalidData.  Either
-    // way the entry is lost.  A fix needs a byte-level realpath (in the
-    // native library, csrc/, or a libc binding in lib/), beyond a minimal fix.
+    // canonicalize resolves each followed link as bytes, relative to the
+    // directory that holds it (Dir.realPath): a link inside a non-UTF-8
+    // directory, or into one, is neither looked up by its lossy (U+FFFD)
+    // path nor lost
     name: `walk() canonicalizes links in and into non-UTF-8 directories [${backend}]`,
-    ignore: true,
     async fn() {
-      const { root } = await rawLinkTree();
+      const { root, bad } = await rawLinkTreeWithWayOut();
+      const b = `${root}/bad-\ufffd`;
+      const rb = (...rest: string[]) => bytes(root, "/", bad, ...rest);
+      // [path, name, path bytes, name bytes]: bytes only where not UTF-8
+      type Row = [string, string, Uint8Array | undefined, Uint8Array | undefined];
+      // What bad-\xfe holds, reached directly or through to-bad: links
+      // canonicalized, dirs named after their target
+      const badTree: Row[] = [
+        [b, "bad-\ufffd", rb(), bad],
+        [`${b}/inner.txt`, "inner.txt", rb("/inner.txt"), undefined],
+        [`${b}/inner.txt`, "link", rb("/inner.txt"), undefined],
+        [`${b}/sub`, "sub", rb("/sub"), undefined],
+        [`${b}/sub/leaf`, "leaf", rb("/sub/leaf"), undefined],
+        [`${b}/sub`, "sub", rb("/sub"), undefined], // dlink
+        [`${b}/sub/leaf`, "leaf", rb("/sub/leaf"), undefined],
+        [`${root}/good`, "good", undefined, undefined], // up
+        [`${root}/good/g`, "g", undefined, undefined],
+        [`${b}/sub`, "sub", rb("/sub"), undefined], // up/s-\xfd
+        [`${b}/sub/leaf`, "leaf", rb("/sub/leaf"), undefined],
+      ];
+      const want: Row[] = [
+        [root, root.slice(root.lastIndexOf("/") + 1), undefined, undefined],
+        ...badTree,
+        ...badTree, // to-bad
+        ...badTree.slice(-4), // good
+      ];
+      const key = (r: Row) => JSON.stringify([r[0], r[1], r[2] && [...r[2]], r[3] && [...r[3]]]);
       try {
         for (const order of ORDERS) {
           const got = await ioqWalk(
@@ -911,10 +944,10 @@ for (const backend of ["io_uring", "threads"] as const) {
             true,
           );
           assert.deepEqual(got.errors, [], "every link resolved");
-          assert.equal(got.entries.length, 15, "every link yielded");
-          for (const e of got.entries) {
-            assert.equal(e.path.includes("\ufffd"), e.pathBytes !== undefined, e.path);
-          }
+          assert.deepEqual(
+            got.entries.map((e) => key([e.path, e.name, e.pathBytes, e.nameBytes])).sort(),
+            want.map(key).sort(),
+          );
         }
       } finally {
         await Deno.remove(root, { recursive: true });
@@ -1058,12 +1091,9 @@ testBackends("walk() follows links past PATH_MAX as found", async (backend, t) =
 
 for (const backend of ["io_uring", "threads"] as const) {
   Deno.test({
-    // KNOWN LIMITATION, not fixed: canonicalize resolves followed links with
-    // Deno.realPath, which fails with ENAMETOOLONG past PATH_MAX: the links
-    // at the bottom of the chain are reported as errors and lost.  A fix
-    // needs a realpath that works relative to an open directory (native).
+    // The canonical paths here are longer than the kernel can name through
+    // /proc/self/fd: Dir.realPath climbs through ".." to find them
     name: `walk() canonicalizes links past PATH_MAX [${backend}]`,
-    ignore: true,
     async fn() {
       const { root, bottom } = deepLinkTree();
       try {
@@ -1086,6 +1116,51 @@ for (const backend of ["io_uring", "threads"] as const) {
         }
       } finally {
         await rmrf(root);
+      }
+    },
+  });
+}
+
+/** Runs a command with /proc unmounted (in a mount namespace of its own). */
+const WITHOUT_PROC = [
+  "unshare",
+  "--mount",
+  "--propagation",
+  "private",
+  "sh",
+  "-c",
+  'umount -l /proc && exec "$@"',
+  "sh",
+];
+const noProcWhy = runsSync(WITHOUT_PROC[0], [...WITHOUT_PROC.slice(1), "true"])
+  ? undefined
+  : "cannot unmount /proc in a mount namespace here (needs unshare and root)";
+
+for (const backend of ["io_uring", "threads"] as const) {
+  Deno.test({
+    // Without /proc/self/fd to name files, canonical paths are found by
+    // climbing through ".." from the file: the walk must not change
+    name: `walk() canonicalizes the same without /proc [${backend}]${
+      noProcWhy ? ` (${noProcWhy})` : ""
+    }`,
+    ignore: noProcWhy !== undefined,
+    async fn() {
+      const raw = await rawLinkTreeWithWayOut();
+      const deep = deepLinkTree();
+      try {
+        for (const root of [raw.root, deep.root]) {
+          type Out = { procMounted: boolean; entries: string[]; errors: string[] };
+          const cmd = denoRun(fixture("canon_child.ts"), [root, backend]);
+          const withProc = await runJson<Out>(cmd);
+          const withoutProc = await runJson<Out>([...WITHOUT_PROC, ...cmd]);
+          assert.deepEqual([withProc.procMounted, withoutProc.procMounted], [true, false]);
+          assert.deepEqual(withProc.errors, []);
+          assert.ok(withProc.entries.length >= 20, `${withProc.entries.length} entries`);
+          assert.deepEqual(withoutProc, { ...withProc, procMounted: false });
+        }
+      } finally {
+        await Deno.remove(raw.root, { recursive: true });
+        await rmrf(deep.root);
       }
     },
   });
