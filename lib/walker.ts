@@ -197,7 +197,10 @@ interface Pending {
 }
 
 /** What a tag refers to: an open, or a stat of an entry of `node` (null: the root). */
-type Slot = { kind: "open"; node: Node } | { kind: "stat"; pending: Pending; node: Node | null };
+type Slot =
+  /** `held`: the descriptors the walk held (or was closing) when the open was sent. */
+  | { kind: "open"; node: Node; held: number }
+  | { kind: "stat"; pending: Pending; node: Node | null };
 
 /** The DT_* type of a stat. */
 function statType(stat: Deno.FileInfo): number {
@@ -246,6 +249,9 @@ const walking = new WeakSet<IoQueue>();
 /** Opens after which a walk reserves its descriptor table (see #open). */
 const RESERVE_AFTER = 64;
 
+/** Descriptors a walk leaves free for the rest of the process. */
+const HOST_SLACK = 16;
+
 /** Walks one tree.  One use. */
 export class Walker {
   /** Checks the arguments (called by run(), so errors surface on the first next()). */
@@ -274,6 +280,8 @@ export class Walker {
   #opens = 0;
   /** The descriptor-table reservation in progress, if any. */
   #reserving: Promise<number> | undefined;
+  /** Whether there are descriptors enough to reserve the table (see #begin). */
+  #mayReserve = false;
   /** Opens in flight plus settled directories not yet read. */
   #ahead = 0;
   /** Requests in flight. */
@@ -306,8 +314,13 @@ export class Walker {
     this.#sinking = cfg.sink !== undefined && cfg.findStyle && !cfg.stat && !cfg.exts &&
       !cfg.match && !cfg.skip && cfg.includeFiles && cfg.includeDirs && cfg.includeSymlinks;
     const headroom = ffi().ioq_fd_headroom();
-    // Leave the host some descriptors; an open needs at most one at a time
-    const room = headroom > 0 ? headroom - 16 : 64;
+    // Leave the host some descriptors; an open needs at most one at a time.
+    // (A negative headroom is an error: the count is unknown.)
+    const room = headroom >= 0 ? headroom - HOST_SLACK : 64;
+    // Reserving the table takes two descriptors for a moment, on another
+    // thread: only where the host's slack has them, or it can make one of
+    // the walk's own opens fail with EMFILE
+    this.#mayReserve = headroom > HOST_SLACK;
     // Open anchors take no queue entries, but a small queue says "use little".
     // With almost no descriptors free the walk still goes on, one directory
     // at a time (and an EMFILE lowers the budget further: see #complete)
@@ -410,7 +423,7 @@ export class Walker {
         }
         return;
       }
-      if (this.#outOfDescriptors(c.error!)) {
+      if (slot.kind === "open" && this.#outOfDescriptors(c.error!, slot.held)) {
         // The process has fewer descriptors than the budget thought: hold
         // fewer, and open this one again once one is free
         this.#budget = Math.max(1, this.#fds);
@@ -443,11 +456,14 @@ export class Walker {
 
   /**
    * Whether an open failed for want of descriptors (EMFILE, ENFILE) while the
-   * walk itself holds some it can give back, so it is worth retrying.
+   * walk itself held some it can give back, so it is worth retrying.  What it
+   * held when the open was sent counts, not what it holds now: a closedir
+   * sent before the open may complete (and be counted off) before the open's
+   * EMFILE arrives, though the open ran while that directory was still open.
    */
-  #outOfDescriptors(error: Error): boolean {
+  #outOfDescriptors(error: Error, held: number): boolean {
     const code = (error as Error & { code?: string }).code;
-    return (code === "EMFILE" || code === "ENFILE") && this.#fds > 0;
+    return (code === "EMFILE" || code === "ENFILE") && (held > 0 || this.#fds > 0);
   }
 
   /** An open request settled: the parent has one fewer pending child. */
@@ -542,7 +558,7 @@ export class Walker {
       path = this.#relative(chain);
     }
 
-    const tag = this.#tag({ kind: "open", node });
+    const tag = this.#tag({ kind: "open", node, held: this.#fds });
     try {
       this.#q.opendir(path, tag, { at: anchor?.dir ?? undefined, stat: this.#statDirs });
     } catch (error) {
@@ -552,7 +568,7 @@ export class Walker {
     }
     node.opening = true;
     this.#opening++;
-    if (++this.#opens === RESERVE_AFTER) {
+    if (++this.#opens === RESERVE_AFTER && this.#mayReserve) {
       // A walk big enough to matter: grow the descriptor table once, now,
       // rather than step by step under the workers' feet (ioq_fd_reserve);
       // off this thread, as growing a table that threads share waits for an
