@@ -1037,7 +1037,7 @@ export class Walker {
         continue;
       }
       if (p.followed && p.stat && !p.error) {
-        await this.#visitFollowed(reading, p, path, out);
+        this.#visitFollowed(reading, p, path, out);
         continue;
       }
       // A broken link when following, else the type from the stat or listing
@@ -1047,12 +1047,12 @@ export class Walker {
   }
 
   /** Visits a symlink that was followed to a working target. */
-  async #visitFollowed(
+  #visitFollowed(
     reading: Reading,
     p: Pending,
     path: string,
     out: WalkEntry[],
-  ): Promise<void> {
+  ): void {
     const cfg = this.#cfg;
     const { exts, match, skip } = cfg;
     const stat = p.stat!;
