@@ -1,4 +1,11 @@
 import type { WalkOptions } from "../mod.ts";
+import {
+  stdBasename,
+  stdInclude,
+  stdJoin,
+  stdNormalize,
+  stdToPathString,
+} from "../tests/std_path.ts";
 /**
  * Reference walkers for the benchmarks.
  *
@@ -63,77 +70,10 @@ export class WalkError extends Error {
   }
 }
 
-const SLASH = 47;
-const DOT = 46;
-
-/**
- * Normalizes a POSIX path: collapses slashes, resolves `.` and `..` (a
- * leading `..` of a relative path stays), keeps one trailing slash; `""`
- * becomes `"."`.  Scans the whole string, as std's `normalize` does.
- */
-export function normalize(path: string): string {
-  if (typeof path !== "string") throw new TypeError(`Path must be a string, got ${typeof path}`);
-  if (path.length === 0) return ".";
-  const absolute = path.charCodeAt(0) === SLASH;
-  const trailing = path.charCodeAt(path.length - 1) === SLASH;
-  const parts: string[] = [];
-  let start = 0;
-  for (let i = 0; i <= path.length; i++) {
-    if (i < path.length && path.charCodeAt(i) !== SLASH) continue;
-    const len = i - start;
-    if (len === 1 && path.charCodeAt(start) === DOT) {
-      // "." adds nothing
-    } else if (len === 2 && path.charCodeAt(start) === DOT && path.charCodeAt(start + 1) === DOT) {
-      if (parts.length > 0 && parts[parts.length - 1] !== "..") parts.pop();
-      else if (!absolute) parts.push("..");
-    } else if (len > 0) {
-      parts.push(path.slice(start, i));
-    }
-    start = i + 1;
-  }
-  let out = parts.join("/");
-  if (out.length === 0 && !absolute) out = ".";
-  if (out.length > 0 && trailing) out += "/";
-  return absolute ? `/${out}` : out;
-}
-
-/** Joins POSIX path segments (empty ones dropped) and normalizes the result, as std's `join`. */
-export function join(...paths: string[]): string {
-  for (const p of paths) {
-    if (typeof p !== "string") throw new TypeError(`Path must be a string, got ${typeof p}`);
-  }
-  const joined = paths.filter((p) => p.length > 0).join("/");
-  return joined === "" ? "." : normalize(joined);
-}
-
-/** The last segment of a POSIX path, trailing slashes ignored, as std's `basename`. */
-export function basename(path: string): string {
-  let end = path.length;
-  while (end > 1 && path.charCodeAt(end - 1) === SLASH) end--;
-  const trimmed = path.slice(0, end);
-  if (trimmed === "/") return "";
-  return trimmed.slice(trimmed.lastIndexOf("/") + 1);
-}
-
-/** A path string for a path or a `file:` URL. */
-function toPathString(root: string | URL): string {
-  if (typeof root === "string") return root;
-  if (root.protocol !== "file:") throw new TypeError(`Must be a file URL: ${root.href}`);
-  return decodeURIComponent(root.pathname.replace(/%(?![0-9A-Fa-f]{2})/g, "%25"));
-}
-
-/** std's filter: extensions, then match, then skip. */
-function include(path: string, exts?: string[], match?: RegExp[], skip?: RegExp[]): boolean {
-  if (exts && !exts.some((ext) => path.endsWith(ext))) return false;
-  if (match && !match.some((pattern) => !!path.match(pattern))) return false;
-  if (skip && skip.some((pattern) => !!path.match(pattern))) return false;
-  return true;
-}
-
 /** The root's entry: normalized path, basename, and a following `Deno.stat`. */
 async function rootEntry(path: string): Promise<StdWalkEntry> {
-  path = normalize(path);
-  const name = basename(path);
+  path = stdNormalize(path);
+  const name = stdBasename(path);
   const info = await Deno.stat(path);
   return {
     path,
@@ -168,16 +108,16 @@ export async function* stdWalk(
   }: StdWalkOptions = {},
 ): AsyncIterableIterator<StdWalkEntry> {
   if (maxDepth < 0) return;
-  root = toPathString(root);
-  if (includeDirs && include(root, exts, match, skip)) yield await rootEntry(root);
-  if (maxDepth < 1 || !include(root, undefined, undefined, skip)) return;
+  root = stdToPathString(root);
+  if (includeDirs && stdInclude(root, exts, match, skip)) yield await rootEntry(root);
+  if (maxDepth < 1 || !stdInclude(root, undefined, undefined, skip)) return;
   try {
     for await (const entry of Deno.readDir(root)) {
-      let path = join(root, entry.name);
+      let path = stdJoin(root, entry.name);
       let { isSymlink, isDirectory } = entry;
       if (isSymlink) {
         if (!followSymlinks) {
-          if (includeSymlinks && include(path, exts, match, skip)) yield { path, ...entry };
+          if (includeSymlinks && stdInclude(path, exts, match, skip)) yield { path, ...entry };
           continue;
         }
         const real = await Deno.realPath(path);
@@ -196,12 +136,12 @@ export async function* stdWalk(
           match,
           skip,
         });
-      } else if (includeFiles && include(path, exts, match, skip)) {
+      } else if (includeFiles && stdInclude(path, exts, match, skip)) {
         yield { path, ...entry };
       }
     }
   } catch (error) {
-    throw error instanceof WalkError ? error : new WalkError(error, normalize(root));
+    throw error instanceof WalkError ? error : new WalkError(error, stdNormalize(root));
   }
 }
 

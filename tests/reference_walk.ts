@@ -26,6 +26,7 @@
  */
 
 import type { WalkOptions } from "../mod.ts";
+import { stdBasename, stdInclude, stdJoin, stdNormalize, stdToPathString } from "./std_path.ts";
 
 /** The options the reference understands (those of std, plus onError). */
 export type ReferenceOptions = Pick<
@@ -50,71 +51,6 @@ export interface ReferenceEntry {
   isDirectory: boolean;
   isSymlink: boolean;
   depth: number;
-}
-
-/** std's posix `normalize`: `.` and `..` resolved lexically, slashes squeezed, trailing slash kept. */
-export function stdNormalize(path: string): string {
-  if (path.length === 0) return ".";
-  const isAbsolute = path[0] === "/";
-  const trailingSeparator = path[path.length - 1] === "/";
-  const parts: string[] = [];
-  for (const segment of path.split("/")) {
-    if (segment === "" || segment === ".") continue;
-    if (segment === "..") {
-      if (parts.length > 0 && parts[parts.length - 1] !== "..") parts.pop();
-      else if (!isAbsolute) parts.push("..");
-      continue;
-    }
-    parts.push(segment);
-  }
-  let out = parts.join("/");
-  if (out.length === 0 && !isAbsolute) out = ".";
-  if (out.length > 0 && trailingSeparator) out += "/";
-  return isAbsolute ? `/${out}` : out;
-}
-
-/** std's posix `join`: the non-empty parts joined with "/", then normalized. */
-export function stdJoin(...paths: string[]): string {
-  const joined = paths.filter((p) => p.length > 0).join("/");
-  return joined === "" ? "." : stdNormalize(joined);
-}
-
-/** std's posix `basename`: the last segment, trailing slashes dropped; "/" for "/". */
-export function stdBasename(path: string): string {
-  let end = path.length;
-  let start = 0;
-  let matched = false;
-  for (let i = path.length - 1; i >= 0; i--) {
-    if (path[i] === "/") {
-      if (matched) {
-        start = i + 1;
-        break;
-      }
-    } else if (!matched) {
-      matched = true;
-      end = i + 1;
-    }
-  }
-  const segment = path.slice(start, end);
-  if (segment.length <= 1) return segment;
-  let stop = segment.length;
-  for (let i = segment.length - 1; i > 0 && segment[i] === "/"; i--) stop = i;
-  return segment.slice(0, stop);
-}
-
-/** std's `toPathString`: a `file:` URL's path (percent escapes decoded), or the string. */
-export function stdToPathString(root: string | URL): string {
-  if (typeof root === "string") return root;
-  if (root.protocol !== "file:") throw new TypeError("Must be a file URL.");
-  return decodeURIComponent(root.pathname.replace(/%(?![0-9A-Fa-f]{2})/g, "%25"));
-}
-
-/** std's filter: extensions, then match, then skip. */
-function include(path: string, exts?: string[], match?: RegExp[], skip?: RegExp[]): boolean {
-  if (exts && !exts.some((ext) => path.endsWith(ext))) return false;
-  if (match && !match.some((pattern) => !!path.match(pattern))) return false;
-  if (skip && skip.some((pattern) => !!path.match(pattern))) return false;
-  return true;
 }
 
 /** Whether a followed stat's error means a broken link (as ioq treats it). */
@@ -209,7 +145,7 @@ async function* walkDir(
     cfg.report(error as Error, stdNormalize(root));
     return;
   }
-  if (cfg.includeDirs && include(root, exts, match, skip)) {
+  if (cfg.includeDirs && stdInclude(root, exts, match, skip)) {
     const path = stdNormalize(root);
     yield {
       path,
@@ -220,7 +156,7 @@ async function* walkDir(
       depth,
     };
   }
-  if (cfg.maxDepth - depth < 1 || !include(root, undefined, undefined, skip)) return;
+  if (cfg.maxDepth - depth < 1 || !stdInclude(root, undefined, undefined, skip)) return;
 
   const here = [...chain, { dev: info.dev, ino: info.ino }];
   const entries: Deno.DirEntry[] = [];
@@ -235,7 +171,7 @@ async function* walkDir(
     let { isSymlink, isDirectory } = entry;
     if (isSymlink) {
       if (!cfg.followSymlinks) {
-        if (cfg.includeSymlinks && include(path, exts, match, skip)) {
+        if (cfg.includeSymlinks && stdInclude(path, exts, match, skip)) {
           yield { path, ...entry, depth: depth + 1 };
         }
         continue;
@@ -249,7 +185,7 @@ async function* walkDir(
           continue;
         }
         // ioq: a broken link is yielded as a symlink
-        if (cfg.includeSymlinks && include(path, exts, match, skip)) {
+        if (cfg.includeSymlinks && stdInclude(path, exts, match, skip)) {
           yield { path, ...entry, depth: depth + 1 };
         }
         continue;
@@ -259,7 +195,8 @@ async function* walkDir(
       // ioq: a link back to an ancestor that the walk would go into is an
       // error, not a walk without end (at the last depth or skipped, std
       // ends there, and so does ioq)
-      const descend = cfg.maxDepth - (depth + 1) >= 1 && include(shown, undefined, undefined, skip);
+      const descend = cfg.maxDepth - (depth + 1) >= 1 &&
+        stdInclude(shown, undefined, undefined, skip);
       if (
         descend && target.isDirectory &&
         here.some((id) => id.dev === target.dev && id.ino === target.ino)
@@ -274,7 +211,7 @@ async function* walkDir(
     }
     if (isSymlink || isDirectory) {
       yield* walkDir(path, depth + 1, cfg, here);
-    } else if (cfg.includeFiles && include(path, exts, match, skip)) {
+    } else if (cfg.includeFiles && stdInclude(path, exts, match, skip)) {
       yield { path, ...entry, depth: depth + 1 };
     }
   }
