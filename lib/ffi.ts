@@ -120,8 +120,8 @@ const MANIFEST_URL = new URL("../native/manifest.ts", import.meta.url);
 /** The library's file name in the cache. */
 const LIBRARY_NAME = "libioq.so";
 
-/** What native/manifest.ts records about the library next to it. */
-interface Manifest {
+/** What native/manifest.ts records about the library next to it (build.ts writes it). */
+export interface Manifest {
   version: string;
   os: string;
   arch: string;

@@ -12,22 +12,11 @@
  */
 
 import assert from "node:assert/strict";
-import { ffi } from "../lib/ffi.ts";
+import { ffi, type Manifest } from "../lib/ffi.ts";
 
 const ROOT = new URL("..", import.meta.url);
 const LIBRARY = new URL("native/lib/libioq.so", ROOT);
 const MANIFEST = new URL("native/manifest.ts", ROOT);
-
-/** What native/manifest.ts records (see build.ts). */
-interface Manifest {
-  version: string;
-  os: string;
-  arch: string;
-  target: string;
-  file: string;
-  size: number;
-  sha256: string;
-}
 
 /** Runs a command; status and output as text. */
 async function run(
