@@ -27,38 +27,47 @@ static int fdlimit_count_open(void) {
 	return count - 1;
 }
 
-int32_t ioq_fd_headroom(void) {
+/**
+ * The soft descriptor limit (RLIM_INFINITY and anything past INT32_MAX read
+ * as INT32_MAX) and how many descriptors are open.
+ * @return 0 or a negative errno value.
+ */
+static int fdlimit_usage(long *limit, long *open) {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
 		return -errno;
 	}
-	int open = fdlimit_count_open();
-	if (open < 0) {
-		return open;
+	int count = fdlimit_count_open();
+	if (count < 0) {
+		return count;
 	}
-	rlim_t limit = rl.rlim_cur;
-	if (limit == RLIM_INFINITY || limit > INT32_MAX) {
-		limit = INT32_MAX;
+	*limit = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT32_MAX ? INT32_MAX : (long)rl.rlim_cur;
+	*open = count;
+	return 0;
+}
+
+int32_t ioq_fd_headroom(void) {
+	long limit, open;
+	int ret = fdlimit_usage(&limit, &open);
+	if (ret != 0) {
+		return ret;
 	}
-	long room = (long)limit - open;
+	long room = limit - open;
 	return room > 0 ? (int32_t)room : 0;
 }
 
 int32_t ioq_fd_reserve(uint32_t n) {
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
-		return -errno;
-	}
-	int open = fdlimit_count_open();
-	if (open < 0) {
-		return open;
+	long limit, open;
+	int ret = fdlimit_usage(&limit, &open);
+	if (ret != 0) {
+		return ret;
 	}
 
 	// New descriptors take the lowest free numbers: make the table hold
 	// open + n of them (within the limit) by taking the highest one now
-	long target = (long)open + n;
-	if (rl.rlim_cur != RLIM_INFINITY && target > (long)rl.rlim_cur - 1) {
-		target = (long)rl.rlim_cur - 1;
+	long target = open + (long)n;
+	if (target > limit - 1) {
+		target = limit - 1;
 	}
 	if (target <= open) {
 		return 0;
@@ -68,7 +77,7 @@ int32_t ioq_fd_reserve(uint32_t n) {
 		return -errno;
 	}
 	int fd = fcntl(base, F_DUPFD_CLOEXEC, (int)target);
-	int ret = fd < 0 ? -errno : 0;
+	ret = fd < 0 ? -errno : 0;
 	if (fd >= 0) {
 		close(fd);
 	}
