@@ -15,25 +15,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "harness.h"
 
-#if defined(__SANITIZE_THREAD__)
-#  define CANON_LANE " [TSan]"
-#elif defined(__SANITIZE_ADDRESS__)
-#  define CANON_LANE " [ASan+UBSan]"
-#elif defined(__has_feature)
-#  if __has_feature(thread_sanitizer)
-#    define CANON_LANE " [TSan]"
-#  endif
-#endif
-#ifndef CANON_LANE
-#  define CANON_LANE ""
-#endif
 
 /** Levels of the deep chain. */
 #define DEEP_LEVELS 30
@@ -56,16 +44,6 @@ static void deep_name(int level, char *out) {
 	out[DEEP_NAME] = '\0';
 }
 
-/** Report a failed check and exit (the tree is left for inspection). */
-__attribute__((format(printf, 1, 2), noreturn)) static void fail(const char *format, ...) {
-	fprintf(stderr, "canon_test: FAIL: ");
-	va_list args;
-	va_start(args, format);
-	vfprintf(stderr, format, args);
-	va_end(args);
-	fprintf(stderr, " (tree: %s)\n", root);
-	exit(1);
-}
 
 /** Make a directory or a link, or fail. */
 static void make(int at, const char *name, const char *link_to) {
@@ -245,13 +223,16 @@ static void remove_tree(int rootfd) {
 
 int main(void) {
 	char tmpl[] = "/tmp/canon-test-XXXXXX";
+	harness_start("canon_test", NULL, 55);
 	if (!mkdtemp(tmpl) || !realpath(tmpl, root)) {
 		fail("cannot make a temporary directory: %s", strerror(errno));
 	}
+	// A failure leaves the tree for inspection
+	set_context("tree %s", root);
 	int rootfd = open_dir(AT_FDCWD, root);
 	test_short(rootfd);
 	test_deep(rootfd);
 	remove_tree(rootfd);
-	printf("canon_test" CANON_LANE ": all %d checks passed\n", passed);
+	printf("canon_test" HARNESS_LANE ": all %d checks passed\n", passed);
 	return 0;
 }

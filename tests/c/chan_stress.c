@@ -49,32 +49,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "harness.h"
 #include "rng.h"
 
-#if defined(__SANITIZE_THREAD__)
-#  define STRESS_TSAN 1
-#elif defined(__has_feature)
-#  if __has_feature(thread_sanitizer)
-#    define STRESS_TSAN 1
-#  endif
-#endif
-#ifndef STRESS_TSAN
-#  define STRESS_TSAN 0
-#endif
-
-/** The sanitizer lane this build is, for the report lines. */
-#if STRESS_TSAN
-#  define STRESS_LANE " [TSan]"
-#elif defined(__SANITIZE_ADDRESS__)
-#  define STRESS_LANE " [ASan+UBSan]"
-#else
-#  define STRESS_LANE ""
-#endif
-
 /** Items each producer pushes in one stress run. */
-#define STRESS_ITEMS (STRESS_TSAN ? 6000 : 12000)
+#define STRESS_ITEMS (HARNESS_TSAN ? 6000 : 12000)
 /** Rounds of the chan_await() fill and generation tests, per capacity. */
-#define AWAIT_ROUNDS (STRESS_TSAN ? 120 : 200)
+#define AWAIT_ROUNDS (HARNESS_TSAN ? 120 : 200)
 /** Rounds of the chan_await() deadline test, per capacity. */
 #define DEADLINE_ROUNDS 4
 /** The most producers, and the most consumers, in a run. */
@@ -84,66 +65,9 @@
 /** The whole program's time limit, in seconds. */
 #define WATCHDOG_S 55
 
-/** What the program is doing, for failure messages. */
-static char context[160] = "starting";
-/** Guards `context`. */
-static pthread_mutex_t context_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/** Say what the program is doing now. */
-static void set_context(const char *format, ...) {
-	va_list args;
-	va_start(args, format);
-	pthread_mutex_lock(&context_lock);
-	vsnprintf(context, sizeof(context), format, args);
-	pthread_mutex_unlock(&context_lock);
-	va_end(args);
-}
-
-/** Report a failed check and exit at once (from any thread). */
-__attribute__((format(printf, 1, 2), noreturn)) static void fail(const char *format, ...) {
-	pthread_mutex_lock(&context_lock);
-	fprintf(stderr, "chan_stress: FAIL [%s]: ", context);
-	va_list args;
-	va_start(args, format);
-	vfprintf(stderr, format, args);
-	va_end(args);
-	fputc('\n', stderr);
-	fflush(stdout);
-	_exit(1);
-}
-
-/** Fail if the program runs too long (a hang is a failure, not a timeout). */
-static void *watchdog_main(void *arg) {
-	struct timespec ts = {WATCHDOG_S, 0};
-	while (nanosleep(&ts, &ts) != 0) {
-	}
-	fail("still running after %d s: something hangs", WATCHDOG_S);
-}
-
-/** Start the watchdog thread. */
-static void start_watchdog(void) {
-	pthread_t thread;
-	if (pthread_create(&thread, NULL, watchdog_main, NULL) != 0) {
-		fail("cannot start the watchdog thread");
-	}
-	pthread_detach(thread);
-}
-
-/** @return A random number below n (0 if n is 0). */
-static size_t rng_below(struct rng *r, size_t n) {
-	return n ? (size_t)(rng_next(r) % n) : 0;
-}
-
 /** @return The smaller of two sizes. */
 static size_t min_size(size_t a, size_t b) {
 	return a < b ? a : b;
-}
-
-/** @return The CLOCK_MONOTONIC time in nanoseconds. */
-static int64_t now_ns(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /** @return The CLOCK_MONOTONIC time `ns` nanoseconds from now. */
@@ -151,16 +75,6 @@ static struct timespec deadline_in(int64_t ns) {
 	int64_t t = now_ns() + ns;
 	struct timespec ts = {(time_t)(t / 1000000000), (long)(t % 1000000000)};
 	return ts;
-}
-
-/** Sleep for some microseconds (0: just yield). */
-static void sleep_us(long us) {
-	if (us == 0) {
-		sched_yield();
-		return;
-	}
-	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-	nanosleep(&ts, NULL);
 }
 
 /** One item: who pushed it and its place in that producer's sequence. */
@@ -472,13 +386,6 @@ static void *stress_consumer(void *arg) {
 	--s->others;
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
-}
-
-/** Start a thread or fail. */
-static void start_thread(pthread_t *thread, void *(*fn)(void *), void *arg) {
-	if (pthread_create(thread, NULL, fn, arg) != 0) {
-		fail("pthread_create() failed");
-	}
 }
 
 /** Check a finished run: every item once, every cursor stopped, ring empty. */
@@ -800,8 +707,8 @@ int main(void) {
 
 	uint64_t seed = choose_seed();
 	int64_t start = now_ns();
-	printf("chan_stress" STRESS_LANE ": CHAN_LINE=%d, seed %" PRIu64 " (set CHAN_STRESS_SEED to repeat)%s\n", CHAN_LINE, seed, STRESS_TSAN ? ", scaled down for TSan" : "");
-	start_watchdog();
+	printf("chan_stress" HARNESS_LANE ": CHAN_LINE=%d, seed %" PRIu64 " (set CHAN_STRESS_SEED to repeat)%s\n", CHAN_LINE, seed, HARNESS_TSAN ? ", scaled down for TSan" : "");
+	harness_start("chan_stress", NULL, WATCHDOG_S);
 
 	struct rng rng;
 	rng_seed(&rng, seed);
@@ -818,6 +725,6 @@ int main(void) {
 		}
 	}
 
-	printf("chan_stress" STRESS_LANE ": all passed in %.1f s\n", (double)(now_ns() - start) / 1e9);
+	printf("chan_stress" HARNESS_LANE ": all passed in %.1f s\n", (double)(now_ns() - start) / 1e9);
 	return 0;
 }

@@ -50,30 +50,11 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "harness.h"
 #include "rng.h"
 
-#if defined(__SANITIZE_THREAD__)
-#  define STRESS_TSAN 1
-#elif defined(__has_feature)
-#  if __has_feature(thread_sanitizer)
-#    define STRESS_TSAN 1
-#  endif
-#endif
-#ifndef STRESS_TSAN
-#  define STRESS_TSAN 0
-#endif
-
-/** The sanitizer lane this build is, for the report lines. */
-#if STRESS_TSAN
-#  define STRESS_LANE " [TSan]"
-#elif defined(__SANITIZE_ADDRESS__)
-#  define STRESS_LANE " [ASan+UBSan]"
-#else
-#  define STRESS_LANE ""
-#endif
-
 /** Operations per workload, on top of a few times the depth. */
-#define OPS_BASE (STRESS_TSAN ? 1000 : 1500)
+#define OPS_BASE (HARNESS_TSAN ? 1000 : 1500)
 /** Top-level directories in the tree. */
 #define TREE_TOP 12
 /** Subdirectories of each top-level directory. */
@@ -91,7 +72,7 @@
 /** The whole program's time limit, in seconds. */
 #define WATCHDOG_S 55
 
-#if STRESS_TSAN
+#if HARNESS_TSAN
 /** TSan's runtime: symbolize a code address into a buffer. */
 void __sanitizer_symbolize_pc(void *pc, const char *format, char *out, size_t size);
 
@@ -129,22 +110,8 @@ static void warm_symbolizer(void) {
 }
 #endif
 
-/** What the program is doing, for failure messages. */
-static char context[200] = "starting";
-/** Guards `context`. */
-static pthread_mutex_t context_lock = PTHREAD_MUTEX_INITIALIZER;
 /** The temporary tree's root, removed on failure too. */
 static char tree_root[64];
-
-/** Say what the program is doing now. */
-static void set_context(const char *format, ...) {
-	va_list args;
-	va_start(args, format);
-	pthread_mutex_lock(&context_lock);
-	vsnprintf(context, sizeof(context), format, args);
-	pthread_mutex_unlock(&context_lock);
-	va_end(args);
-}
 
 /** nftw() callback: remove one file or (emptied) directory. */
 static int remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
@@ -158,55 +125,6 @@ static void tree_remove(void) {
 		nftw(tree_root, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 		tree_root[0] = 0;
 	}
-}
-
-/** Report a failed check, remove the tree and exit at once (from any thread). */
-__attribute__((format(printf, 1, 2), noreturn)) static void fail(const char *format, ...) {
-	pthread_mutex_lock(&context_lock);
-	fprintf(stderr, "ioq_stress: FAIL [%s]: ", context);
-	va_list args;
-	va_start(args, format);
-	vfprintf(stderr, format, args);
-	va_end(args);
-	fputc('\n', stderr);
-	fflush(stdout);
-	tree_remove();
-	_exit(1);
-}
-
-/** Fail if the program runs too long (a hang is a failure, not a timeout). */
-static void *watchdog_main(void *arg) {
-	struct timespec ts = {WATCHDOG_S, 0};
-	while (nanosleep(&ts, &ts) != 0) {
-	}
-	fail("still running after %d s: something hangs", WATCHDOG_S);
-}
-
-/** Start the watchdog thread. */
-static void start_watchdog(void) {
-	pthread_t thread;
-	if (pthread_create(&thread, NULL, watchdog_main, NULL) != 0) {
-		fail("cannot start the watchdog thread");
-	}
-	pthread_detach(thread);
-}
-
-/** @return A random number below n (0 if n is 0). */
-static uint32_t rng_below(struct rng *r, uint32_t n) {
-	return n ? (uint32_t)(rng_next(r) % n) : 0;
-}
-
-/** @return The CLOCK_MONOTONIC time in nanoseconds. */
-static int64_t now_ns(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/** Sleep for some microseconds. */
-static void sleep_us(long us) {
-	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-	nanosleep(&ts, NULL);
 }
 
 /** @return The number of open descriptors of this process. */
@@ -230,13 +148,6 @@ static int count_fds(void) {
 static void expect_eq(const char *what, long got, long want) {
 	if (got != want) {
 		fail("%s returned %ld, expected %ld", what, got, want);
-	}
-}
-
-/** Start a thread or fail. */
-static void start_thread(pthread_t *thread, void *(*fn)(void *), void *arg) {
-	if (pthread_create(thread, NULL, fn, arg) != 0) {
-		fail("pthread_create() failed");
 	}
 }
 
@@ -1571,7 +1482,7 @@ static void check_fds(int base, const char *when) {
 
 /** @return Requests per workload for a depth. */
 static uint32_t workload_ops(uint32_t depth) {
-	return OPS_BASE + (STRESS_TSAN ? depth : 2 * depth);
+	return OPS_BASE + (HARNESS_TSAN ? depth : 2 * depth);
 }
 
 /** A full workload on a new queue, drained and destroyed cleanly. */
@@ -2032,8 +1943,8 @@ int main(void) {
 
 	uint64_t seed = choose_seed();
 	int64_t start = now_ns();
-	printf("ioq_stress" STRESS_LANE ": seed %" PRIu64 " (set IOQ_STRESS_SEED to repeat)%s\n", seed, STRESS_TSAN ? ", scaled down for TSan" : "");
-	start_watchdog();
+	printf("ioq_stress" HARNESS_LANE ": seed %" PRIu64 " (set IOQ_STRESS_SEED to repeat)%s\n", seed, HARNESS_TSAN ? ", scaled down for TSan" : "");
+	harness_start("ioq_stress", tree_remove, WATCHDOG_S);
 	warm_symbolizer();
 
 	struct tree t;
@@ -2072,6 +1983,6 @@ int main(void) {
 	}
 	tree_remove();
 	tree_free(&t);
-	printf("ioq_stress" STRESS_LANE ": all passed in %.1f s%s\n", (double)(now_ns() - start) / 1e9, uring ? "" : " (io_uring skipped)");
+	printf("ioq_stress" HARNESS_LANE ": all passed in %.1f s%s\n", (double)(now_ns() - start) / 1e9, uring ? "" : " (io_uring skipped)");
 	return 0;
 }

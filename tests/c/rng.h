@@ -28,4 +28,9 @@ static inline uint64_t rng_next(struct rng *r) {
 	return r->state * 0x2545F4914F6CDD1DULL;
 }
 
+/** @return A random number below n (0 if n is 0). */
+static inline uint64_t rng_below(struct rng *r, uint64_t n) {
+	return n ? rng_next(r) % n : 0;
+}
+
 #endif // IOQ_TEST_RNG_H
