@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "tool.h"
 
 /** Ring A's capacity, and the number of items in circulation. */
 #define BENCH_CAPACITY 4096
@@ -64,13 +65,6 @@ struct bench_args {
 	/** Runs. */
 	unsigned runs;
 };
-
-/** @return The CLOCK_MONOTONIC time in seconds. */
-static double bench_now(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /** A worker's batch of finished items. */
 struct bench_batch {
@@ -202,9 +196,9 @@ static double bench_run(const struct bench_args *args, struct bench_item *pool) 
 	if (bench_start(&b, args->threads) != 0) {
 		return -1;
 	}
-	double start = bench_now();
+	double start = tool_now();
 	size_t received = bench_owner(&b, pool, args->items);
-	double elapsed = bench_now() - start;
+	double elapsed = tool_now() - start;
 	bench_stop_all(&b);
 
 	if (received != args->items) {
@@ -226,18 +220,6 @@ static int bench_usage(const char *argv0) {
 	return 2;
 }
 
-/** Parse a positive integer option.  @return 0, or -1 if it is not one. */
-static int bench_parse(const char *text, unsigned long long max, unsigned long long *out) {
-	char *end;
-	errno = 0;
-	unsigned long long value = strtoull(text, &end, 10);
-	if (errno || end == text || *end || value < 1 || value > max || text[0] == '-') {
-		return -1;
-	}
-	*out = value;
-	return 0;
-}
-
 /** Parse the command line.  @return 0, or the exit status for an error. */
 static int bench_args_parse(int argc, char *argv[], struct bench_args *args) {
 	*args = (struct bench_args){.threads = 1, .items = 2000000, .runs = 5};
@@ -246,19 +228,19 @@ static int bench_args_parse(int argc, char *argv[], struct bench_args *args) {
 	while ((opt = getopt(argc, argv, "t:n:r:")) != -1) {
 		switch (opt) {
 		case 't':
-			if (bench_parse(optarg, BENCH_MAX_THREADS, &value) != 0) {
+			if (tool_parse(optarg, BENCH_MAX_THREADS, &value) != 0) {
 				return bench_usage(argv[0]);
 			}
 			args->threads = (unsigned)value;
 			break;
 		case 'n':
-			if (bench_parse(optarg, SIZE_MAX / 2, &value) != 0) {
+			if (tool_parse(optarg, SIZE_MAX / 2, &value) != 0) {
 				return bench_usage(argv[0]);
 			}
 			args->items = (size_t)value;
 			break;
 		case 'r':
-			if (bench_parse(optarg, BENCH_MAX_RUNS, &value) != 0) {
+			if (tool_parse(optarg, BENCH_MAX_RUNS, &value) != 0) {
 				return bench_usage(argv[0]);
 			}
 			args->runs = (unsigned)value;

@@ -40,6 +40,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include "tool.h"
 
 /** Bytes one getdents64 call reads (ioq's DIR_BUF_SIZE). */
 #define FLOOR_BUF_SIZE (32 * 1024)
@@ -115,18 +116,6 @@ struct floor_thread {
 	/** The FIFO's length when this thread took its directory. */
 	size_t queued;
 };
-
-/** @return The CLOCK_MONOTONIC time in seconds. */
-static double floor_now(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/** @return A timeval in milliseconds. */
-static double floor_ms(struct timeval tv) {
-	return (double)tv.tv_sec * 1e3 + (double)tv.tv_usec / 1e3;
-}
 
 /** @return The getdents64 buffer for in-place depth `depth`, or NULL (reported). */
 static char *floor_buf(struct floor_thread *t, size_t depth) {
@@ -328,7 +317,7 @@ static int floor_run(const char *root, unsigned nthreads, unsigned run) {
 
 	struct rusage before, after;
 	getrusage(RUSAGE_SELF, &before);
-	double start = floor_now();
+	double start = tool_now();
 
 	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
@@ -353,7 +342,7 @@ static int floor_run(const char *root, unsigned nthreads, unsigned run) {
 		pthread_join(threads[i].id, NULL);
 	}
 
-	double wall = floor_now() - start;
+	double wall = tool_now() - start;
 	getrusage(RUSAGE_SELF, &after);
 
 	struct floor_count sum = {.opens = 1};
@@ -371,8 +360,8 @@ static int floor_run(const char *root, unsigned nthreads, unsigned run) {
 		}
 		free(threads[i].bufs);
 	}
-	double user = floor_ms(after.ru_utime) - floor_ms(before.ru_utime);
-	double sys = floor_ms(after.ru_stime) - floor_ms(before.ru_stime);
+	double user = tool_ms(after.ru_utime) - tool_ms(before.ru_utime);
+	double sys = tool_ms(after.ru_stime) - tool_ms(before.ru_stime);
 	printf("{\"program\":\"floor\",\"run\":%u,\"threads\":%u,\"entries\":%llu,\"dirs\":%llu,"
 	       "\"opens\":%llu,\"getdents\":%llu,\"closes\":%llu,\"stats\":%llu,\"errors\":%llu,"
 	       "\"wallMs\":%.3f,\"userMs\":%.3f,\"sysMs\":%.3f}\n",
@@ -396,10 +385,8 @@ static int floor_usage(const char *argv0) {
 
 /** Parse a positive integer up to `max`.  @return 0, or -1 if it is not one. */
 static int floor_parse(const char *text, unsigned long max, unsigned *out) {
-	char *end;
-	errno = 0;
-	unsigned long value = strtoul(text, &end, 10);
-	if (errno || end == text || *end || value < 1 || value > max || text[0] == '-') {
+	unsigned long long value;
+	if (tool_parse(text, max, &value) != 0) {
 		return -1;
 	}
 	*out = (unsigned)value;

@@ -40,6 +40,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "tool.h"
 
 /** The most runs. */
 #define PIPE_MAX_RUNS 1000
@@ -95,18 +96,6 @@ struct pipe {
 	/** Failures (reported on stderr). */
 	uint64_t errors;
 };
-
-/** @return The CLOCK_MONOTONIC time in seconds. */
-static double pipe_now(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/** @return A timeval in milliseconds. */
-static double pipe_ms(struct timeval tv) {
-	return (double)tv.tv_sec * 1e3 + (double)tv.tv_usec / 1e3;
-}
 
 /** Report a failure (a negative errno value) and count it. */
 static void pipe_error(struct pipe *p, const char *what, int32_t err) {
@@ -299,7 +288,7 @@ static int pipe_run(const char *root, uint32_t workers, int32_t backend, uint32_
 
 	struct rusage before, after;
 	getrusage(RUSAGE_SELF, &before);
-	double start = pipe_now();
+	double start = tool_now();
 
 	int32_t err = 0;
 	p.q = ioq_create(depth, workers, backend, &err);
@@ -344,10 +333,10 @@ static int pipe_run(const char *root, uint32_t workers, int32_t backend, uint32_
 	const char *used = ioq_backend(p.q) == IOQ_BACKEND_URING ? "io_uring" : "threads";
 	ioq_destroy(p.q);
 
-	double wall = pipe_now() - start;
+	double wall = tool_now() - start;
 	getrusage(RUSAGE_SELF, &after);
-	double user = pipe_ms(after.ru_utime) - pipe_ms(before.ru_utime);
-	double sys = pipe_ms(after.ru_stime) - pipe_ms(before.ru_stime);
+	double user = tool_ms(after.ru_utime) - tool_ms(before.ru_utime);
+	double sys = tool_ms(after.ru_stime) - tool_ms(before.ru_stime);
 	printf("{\"program\":\"pipe\",\"run\":%u,\"backend\":\"%s\",\"workers\":%u,\"depth\":%u,"
 	       "\"entries\":%llu,\"dirs\":%llu,\"requests\":%llu,\"pops\":%llu,\"emptyPops\":%llu,"
 	       "\"reads\":%llu,\"errors\":%llu,\"wallMs\":%.3f,\"userMs\":%.3f,\"sysMs\":%.3f}\n",
@@ -375,10 +364,8 @@ static int pipe_usage(const char *argv0) {
 
 /** Parse a positive integer up to `max`.  @return 0, or -1 if it is not one. */
 static int pipe_parse(const char *text, unsigned long max, uint32_t *out) {
-	char *end;
-	errno = 0;
-	unsigned long value = strtoul(text, &end, 10);
-	if (errno || end == text || *end || value < 1 || value > max || text[0] == '-') {
+	unsigned long long value;
+	if (tool_parse(text, max, &value) != 0) {
 		return -1;
 	}
 	*out = (uint32_t)value;

@@ -48,6 +48,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "tool.h"
 
 /** One thread seen by the poller. */
 struct rusage_thread {
@@ -74,18 +75,6 @@ struct rusage_poll {
 	/** How many, and room for. */
 	size_t len, cap;
 };
-
-/** @return The CLOCK_MONOTONIC time in seconds. */
-static double rusage_now(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/** @return A timeval in milliseconds. */
-static double rusage_ms(struct timeval tv) {
-	return (double)tv.tv_sec * 1e3 + (double)tv.tv_usec / 1e3;
-}
 
 /** Re-read a thread's schedstat and name; mark it gone when they cannot be read. */
 static void rusage_read(struct rusage_thread *t) {
@@ -195,7 +184,7 @@ int main(int argc, char *argv[]) {
 		return rusage_usage(argv[0]);
 	}
 
-	double start = rusage_now();
+	double start = tool_now();
 	pid_t pid = fork();
 	if (pid < 0) {
 		perror("rusage: fork");
@@ -235,7 +224,7 @@ int main(int argc, char *argv[]) {
 	do {
 		done = wait4(pid, &status, 0, &ru);
 	} while (done < 0 && errno == EINTR);
-	double wall = rusage_now() - start;
+	double wall = tool_now() - start;
 	if (done < 0) {
 		perror("rusage: wait4");
 		return 127;
@@ -243,7 +232,7 @@ int main(int argc, char *argv[]) {
 
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	fprintf(stderr, "\nIOQ_RUSAGE {\"pid\":%d,\"wallMs\":%.3f,\"userMs\":%.3f,\"sysMs\":%.3f,\"maxRssKiB\":%ld,\"status\":%d,\"threads\":[",
-	        (int)pid, wall * 1e3, rusage_ms(ru.ru_utime), rusage_ms(ru.ru_stime), ru.ru_maxrss, code);
+	        (int)pid, wall * 1e3, tool_ms(ru.ru_utime), tool_ms(ru.ru_stime), ru.ru_maxrss, code);
 	for (size_t i = 0; i < poll.len; ++i) {
 		const struct rusage_thread *t = &poll.threads[i];
 		fprintf(stderr, "%s{\"tid\":%d,\"comm\":\"", i ? "," : "", (int)t->tid);
