@@ -1,11 +1,3 @@
-import type { WalkOptions } from "../mod.ts";
-import {
-  stdBasename,
-  stdInclude,
-  stdJoin,
-  stdNormalize,
-  stdToPathString,
-} from "../tests/std_path.ts";
 /**
  * Reference walkers for the benchmarks.
  *
@@ -34,28 +26,15 @@ import {
  * @module
  */
 
-/** An entry yielded by `stdWalk`, as `@std/fs` `walk` yields it. */
-export interface StdWalkEntry {
-  path: string;
-  name: string;
-  isFile: boolean;
-  isDirectory: boolean;
-  isSymlink: boolean;
-}
-
-/** The options of `@std/fs` `walk` (ioq's `WalkOptions` has the same ones, same defaults). */
-export type StdWalkOptions = Pick<
-  WalkOptions,
-  | "maxDepth"
-  | "includeFiles"
-  | "includeDirs"
-  | "includeSymlinks"
-  | "followSymlinks"
-  | "canonicalize"
-  | "exts"
-  | "match"
-  | "skip"
->;
+import {
+  stdBasename,
+  stdInclude,
+  stdJoin,
+  stdNormalize,
+  stdToPathString,
+  type StdWalkEntry,
+  type StdWalkOptions,
+} from "../tests/std_fs.ts";
 
 /** The error `stdWalk` throws, naming the directory being walked (as std's `WalkError`). */
 export class WalkError extends Error {

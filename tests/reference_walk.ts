@@ -26,30 +26,21 @@
  */
 
 import type { WalkOptions } from "../mod.ts";
-import { stdBasename, stdInclude, stdJoin, stdNormalize, stdToPathString } from "./std_path.ts";
+import {
+  stdBasename,
+  stdInclude,
+  stdJoin,
+  stdNormalize,
+  stdToPathString,
+  type StdWalkEntry,
+  type StdWalkOptions,
+} from "./std_fs.ts";
 
 /** The options the reference understands (those of std, plus onError). */
-export type ReferenceOptions = Pick<
-  WalkOptions,
-  | "maxDepth"
-  | "includeFiles"
-  | "includeDirs"
-  | "includeSymlinks"
-  | "followSymlinks"
-  | "canonicalize"
-  | "exts"
-  | "match"
-  | "skip"
-  | "onError"
->;
+export type ReferenceOptions = StdWalkOptions & Pick<WalkOptions, "onError">;
 
 /** An entry of the reference walk: std's `WalkEntry` plus the depth. */
-export interface ReferenceEntry {
-  path: string;
-  name: string;
-  isFile: boolean;
-  isDirectory: boolean;
-  isSymlink: boolean;
+export interface ReferenceEntry extends StdWalkEntry {
   depth: number;
 }
 

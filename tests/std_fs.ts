@@ -1,11 +1,37 @@
 /**
- * `@std/fs` 1.0.x's path functions, rewritten here since JSR cannot be
- * reached: shared by the tests' reference walker (tests/reference_walk.ts)
- * and the benchmarks' std walk (bench/std_walk.ts), so that both build paths
- * exactly as std does, at std's cost (`normalize` scans the whole string).
+ * `@std/fs` 1.0.x's walk types and path functions, rewritten here since JSR
+ * cannot be reached: shared by the tests' reference walker
+ * (tests/reference_walk.ts) and the benchmarks' std walk (bench/std_walk.ts),
+ * so that both build paths exactly as std does, at std's cost (`normalize`
+ * scans the whole string).
  *
  * @module
  */
+
+import type { WalkOptions } from "../mod.ts";
+
+/** An entry as `@std/fs` `walk` yields it. */
+export interface StdWalkEntry {
+  path: string;
+  name: string;
+  isFile: boolean;
+  isDirectory: boolean;
+  isSymlink: boolean;
+}
+
+/** The options of `@std/fs` `walk` (ioq's `WalkOptions` has the same ones, same defaults). */
+export type StdWalkOptions = Pick<
+  WalkOptions,
+  | "maxDepth"
+  | "includeFiles"
+  | "includeDirs"
+  | "includeSymlinks"
+  | "followSymlinks"
+  | "canonicalize"
+  | "exts"
+  | "match"
+  | "skip"
+>;
 
 const SLASH = 47;
 const DOT = 46;
