@@ -6,30 +6,41 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-/** Count this process's open descriptors.  @return The count, or -errno. */
-static int fdlimit_count_open(void) {
+/**
+ * Count this process's open descriptors that take a number below `limit`:
+ * one above it (inherited from a parent with a higher limit) takes none of
+ * the numbers open() can still hand out.
+ * @return The count, or -errno.  With no descriptor left to read the table,
+ *         EMFILE: the caller knows the answer.
+ */
+static int fdlimit_count_below(long limit) {
 	DIR *dir = opendir("/proc/self/fd");
 	if (!dir) {
 		return -errno;
 	}
+	int self = dirfd(dir);
 	int count = 0;
 	struct dirent *de;
 	while ((de = readdir(dir))) {
-		if (de->d_name[0] != '.') {
+		if (de->d_name[0] == '.') {
+			continue;
+		}
+		long fd = strtol(de->d_name, NULL, 10);
+		if (fd != self && fd < limit) {
 			++count;
 		}
 	}
 	closedir(dir);
-	// opendir() itself held one of them
-	return count - 1;
+	return count;
 }
 
 /**
  * The soft descriptor limit (RLIM_INFINITY and anything past INT32_MAX read
- * as INT32_MAX) and how many descriptors are open.
+ * as INT32_MAX) and how many of the numbers below it are taken.
  * @return 0 or a negative errno value.
  */
 static int fdlimit_usage(long *limit, long *open) {
@@ -37,11 +48,15 @@ static int fdlimit_usage(long *limit, long *open) {
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
 		return -errno;
 	}
-	int count = fdlimit_count_open();
+	*limit = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT32_MAX ? INT32_MAX : (long)rl.rlim_cur;
+	int count = fdlimit_count_below(*limit);
+	if (count == -EMFILE) {
+		// Not even one to read /proc/self/fd with: every number is taken
+		count = (int)*limit;
+	}
 	if (count < 0) {
 		return count;
 	}
-	*limit = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT32_MAX ? INT32_MAX : (long)rl.rlim_cur;
 	*open = count;
 	return 0;
 }

@@ -399,8 +399,8 @@ int32_t ioq_test_injected(int32_t point);
 
 /**
  * @return How many more descriptors this process may open now: the
- *         RLIMIT_NOFILE soft limit minus the descriptors open, or a negative
- *         errno value.
+ *         numbers below the RLIMIT_NOFILE soft limit that no descriptor
+ *         takes (0 when not one is free), or a negative errno value.
  */
 int32_t ioq_fd_headroom(void);
 
