@@ -96,6 +96,20 @@ export function errnoName(errno: number): string {
 }
 
 /**
+ * The errno whose text a message carries, for errors that come only as text
+ * (`Deno.dlopen` reports dlerror()'s string).
+ *
+ * @param message E.g. `"...: cannot open shared object file: Too many open files"`.
+ * @returns The errno number, or `undefined` when no known text is in it.
+ */
+export function errnoInMessage(message: string): number | undefined {
+  for (const [n, [, text]] of Object.entries(ERRNO)) {
+    if (message.includes(text)) return Number(n);
+  }
+  return undefined;
+}
+
+/**
  * Builds the error for a failed operation.
  *
  * @param errno The errno, positive or negative.

@@ -30,6 +30,8 @@
  * @module
  */
 
+import { errnoInMessage, osError } from "./errors.ts";
+
 /** The C API of csrc/ioq.h.  C types are noted where the FFI type hides them. */
 const SYMBOLS = {
   /** struct ioq *ioq_create(u32 depth, u32 threads, i32 backend, i32 *err) */
@@ -338,9 +340,23 @@ function locate(): string | URL {
 /**
  * The native symbols, loading the library on first use.
  *
- * @throws {Error} When the library cannot be found or loaded.
+ * @throws {Error} When the library cannot be found or loaded (an OS error
+ *   that dlopen names, such as EMFILE, comes with its `code`).
  */
 export function ffi(): Symbols {
-  lib ??= Deno.dlopen(locate(), SYMBOLS);
+  if (!lib) {
+    const path = locate();
+    try {
+      lib = Deno.dlopen(path, SYMBOLS);
+    } catch (cause) {
+      // dlopen's reason comes as text: give it a code where one is named
+      const errno = errnoInMessage(String((cause as Error)?.message));
+      if (errno === undefined) throw cause;
+      const file = path instanceof URL ? decodeURIComponent(path.pathname) : path;
+      const error = osError(errno, "dlopen", file);
+      error.cause = cause;
+      throw error;
+    }
+  }
   return lib.symbols;
 }
