@@ -333,32 +333,47 @@ Deno.test("walks under `ulimit -n 32` and 64 give every entry, on every backend"
 });
 
 /**
- * The child for scarce descriptors: opens /dev/null until only `free`
- * descriptors are left under its limit, then walks (errors collected).
+ * The child for scarce descriptors: opens /dev/null until EMFILE, closes
+ * `free` of them (so exactly `free` numbers are left under the limit,
+ * whatever descriptors sit above it), then walks (errors collected).  With
+ * `ownQueue` the walk makes its queue from the leftovers; otherwise the
+ * queue is made first and the leftovers are all the walk's.
  */
-const SCARCE_CHILD = (root: string, backend: string, free: number) => `
-import { walk } from ${JSON.stringify(new URL("../mod.ts", import.meta.url).href)};
-const limit = Number(new TextDecoder().decode(
-  new Deno.Command("sh", { args: ["-c", "ulimit -n"] }).outputSync().stdout).trim());
+const SCARCE_CHILD = (root: string, backend: string, free: number, ownQueue: boolean) => `
+import { IoQueue, walk } from ${JSON.stringify(new URL("../mod.ts", import.meta.url).href)};
 const fds = () => [...Deno.readDirSync("/proc/self/fd")].length - 1;
+const base = fds();
+const queue = ${ownQueue} ? { backend: ${JSON.stringify(backend)} } : new IoQueue({ backend: ${
+  JSON.stringify(backend)
+} });
 const hogs = [];
-while (limit - fds() > ${free}) hogs.push(Deno.openSync("/dev/null"));
-const before = fds();
+for (;;) {
+  try {
+    hogs.push(Deno.openSync("/dev/null"));
+  } catch (error) {
+    if (error.code !== "EMFILE") throw error;
+    break;
+  }
+}
+for (let i = 0; i < ${free}; i++) hogs.pop().close();
 const entries = [];
 const errors = [];
 let thrown = null;
 try {
   for await (const e of walk(${JSON.stringify(root)}, {
-    queue: { backend: ${JSON.stringify(backend)} },
+    queue,
     onError: (error, path) => errors.push({ name: error.name, code: error.code, path }),
   })) entries.push(e.path);
 } catch (error) {
   thrown = { name: error.name, code: error.code, message: error.message };
 }
-console.log(JSON.stringify({ limit, entries, errors, thrown, leaked: fds() - before }));
+for (const h of hogs) h.close();
+if (queue instanceof IoQueue) queue.close();
+console.log(JSON.stringify({ hogs: hogs.length, entries, errors, thrown, leaked: fds() - base }));
 `;
 
 interface Scarce {
+  hogs: number;
   entries: string[];
   errors: { name: string; code?: string; path: string }[];
   thrown: { name: string; code?: string; message: string } | null;
@@ -366,8 +381,8 @@ interface Scarce {
 }
 
 /** Runs SCARCE_CHILD under `ulimit -n 128`. */
-function scarce(root: string, backend: string, free: number): Promise<Scarce> {
-  const code = SCARCE_CHILD(root, backend, free);
+function scarce(root: string, backend: string, free: number, ownQueue: boolean): Promise<Scarce> {
+  const code = SCARCE_CHILD(root, backend, free, ownQueue);
   return runJson<Scarce>(
     ["sh", "-c", `ulimit -n 128 && exec '${Deno.execPath()}' eval --ext=ts "$0"`, code],
     { timeoutMs: 30_000 },
@@ -384,7 +399,8 @@ Deno.test("with 0 to 3 descriptors free, a walk reports EMFILE with each path an
           name: `${backend}, ${free} free`,
           ignore: skip !== undefined,
           async fn() {
-            const got = await scarce(root, backend, free);
+            const got = await scarce(root, backend, free, true);
+            assert.equal(got.leaked, 0, "no descriptor left open");
             if (got.thrown) {
               // Not even the queue (or the root) could be had: a coded error
               assert.equal(got.thrown.code, "EMFILE", JSON.stringify(got.thrown));
@@ -396,7 +412,6 @@ Deno.test("with 0 to 3 descriptors free, a walk reports EMFILE with each path an
             }
             assert.equal(new Set(got.entries).size, got.entries.length, "nothing yielded twice");
             for (const p of got.entries) assert.ok(want.has(p), p);
-            assert.equal(got.leaked, 0, "no descriptor left open");
             console.log(
               `${backend}, ${free} descriptors free: ${got.entries.length} of ${want.size} ` +
                 `entries, ${got.errors.length} EMFILE errors`,
@@ -421,8 +436,10 @@ Deno.test({
       const want = (await walkKeys(root)).length;
       for (const { backend, skip } of BACKENDS) {
         if (skip) continue;
-        const got = await scarce(root, backend, 2);
+        const got = await scarce(root, backend, 2, false);
+        assert.equal(got.thrown, null, backend);
         assert.deepEqual(got.errors, [], backend);
+        assert.equal(got.leaked, 0, backend);
         assert.equal(got.entries.length, want, backend);
       }
     } finally {
