@@ -31,6 +31,7 @@
  */
 
 import { errnoInMessage, osError } from "./errors.ts";
+import { displayPath } from "./path.ts";
 
 /** The C API of csrc/ioq.h.  C types are noted where the FFI type hides them. */
 const SYMBOLS = {
@@ -352,8 +353,7 @@ export function ffi(): Symbols {
       // dlopen's reason comes as text: give it a code where one is named
       const errno = errnoInMessage(String((cause as Error)?.message));
       if (errno === undefined) throw cause;
-      const file = path instanceof URL ? decodeURIComponent(path.pathname) : path;
-      const error = osError(errno, "dlopen", file);
+      const error = osError(errno, "dlopen", displayPath(path));
       error.cause = cause;
       throw error;
     }
