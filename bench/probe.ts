@@ -5,6 +5,7 @@
  * ```sh
  * deno run --allow-ffi --allow-read --allow-env bench/probe.ts lag ROOT --walker ioq --backend io_uring
  * deno run --allow-ffi --allow-read --allow-env bench/probe.ts lag ROOT --walker idle
+ * deno run --allow-ffi --allow-read --allow-env bench/probe.ts lag ROOT --walker load
  * deno run --allow-ffi --allow-read --allow-env bench/probe.ts rss ROOT [--backend auto] [--no-walk]
  * deno run --allow-ffi --allow-read --allow-env bench/probe.ts layers ROOT
  * ```
@@ -13,7 +14,9 @@
  *   ioq `walk()` (`--walker ioq`), with recursive `Deno.readDirSync`
  *   (`--walker sync`, for contrast), or while idle for 500 ms (`--walker
  *   idle`, the timer's own noise floor).  A delay is how much later than
- *   1 ms after the previous tick a tick came.
+ *   1 ms after the previous tick a tick came.  The ioq walk starts with
+ *   the library loaded: loading it (`Deno.dlopen`, binding every symbol)
+ *   blocks once per process, and `--walker load` measures that alone.
  * - `rss`: walks ROOT with ioq `walk()` and reads the process's peak RSS
  *   (VmHWM in /proc/self/status) at the end; with `--no-walk`, only loads ioq
  *   and opens and closes a queue (the runtime's own footprint).  Deno lets
@@ -39,6 +42,7 @@
 import { type Dir, IoQueue, walk } from "../mod.ts";
 import { readDirSyncWalk } from "./std_walk.ts";
 import { parseFlags } from "./util.ts";
+import { ffi } from "../lib/ffi.ts";
 
 /** What `lag` prints. */
 export interface LagResult {
@@ -274,7 +278,8 @@ async function lag(walker: string, work: () => Promise<number> | number): Promis
   };
 }
 
-const USAGE = `Usage: probe.ts lag ROOT [--walker ioq|sync|idle] [--backend auto|io_uring|threads]
+const USAGE =
+  `Usage: probe.ts lag ROOT [--walker ioq|sync|idle|load] [--backend auto|io_uring|threads]
        probe.ts rss ROOT [--backend auto|io_uring|threads] [--no-walk]
        probe.ts layers ROOT    (then one of pipeline, walk, per line on stdin)`;
 
@@ -308,7 +313,10 @@ if (import.meta.main) {
     const walker = (flags.walker ?? "ioq") as string;
     let result: LagResult;
     if (walker === "ioq") {
+      ffi();
       result = { ...(await lag(walker, () => walkCount(root, backend))), backend };
+    } else if (walker === "load") {
+      result = await lag(walker, () => (ffi(), 0));
     } else if (walker === "sync") {
       result = await lag(walker, () => readDirSyncWalk(root).count);
     } else if (walker === "idle") {
