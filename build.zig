@@ -32,7 +32,15 @@ const lib_sources = [_][]const u8{
     "ioq.c",
     "layout.c",
     "stat.c",
+    "utf8.c",
+    "walk.c",
+    "wfd.c",
+    "wmatch.c",
+    "wnode.c",
     "worker.c",
+    "wout.c",
+    "wread.c",
+    "wsched.c",
 };
 
 /// Sources compiled only with liburing.

@@ -266,6 +266,10 @@ struct ioq_ent *ioq_entries(struct ioq *q) {
 
 /** Take a free entry for a request.  @return 0, -EINTR or -EAGAIN. */
 static int ioq_request(struct ioq *q, enum ioq_op op, double tag, struct ioq_ent **out) {
+	if (q->walk && op != IOQ_WALK) {
+		// The workers are lent to a walk
+		return -EBUSY;
+	}
 	bool closing = op == IOQ_CLOSE || op == IOQ_CLOSEDIR;
 	if (!closing && atomic_load_explicit(&q->cancelled, memory_order_relaxed)) {
 		return -EINTR;
@@ -504,7 +508,8 @@ int32_t ioq_submit(struct ioq *q) {
 	return 0;
 }
 
-int32_t ioq_trypop(struct ioq *q, uint32_t *out, uint32_t max) {
+/** ioq_trypop(), whether or not a walk holds the queue. */
+static int32_t ioq_take(struct ioq *q, uint32_t *out, uint32_t max) {
 	ioq_submit(q);
 
 	size_t before = q->ready_cur.ticket;
@@ -529,6 +534,13 @@ int32_t ioq_trypop(struct ioq *q, uint32_t *out, uint32_t max) {
 		}
 	}
 	return (int32_t)n;
+}
+
+int32_t ioq_trypop(struct ioq *q, uint32_t *out, uint32_t max) {
+	if (q->walk) {
+		return -EBUSY;
+	}
+	return ioq_take(q, out, max);
 }
 
 uint32_t ioq_epoch(const struct ioq *q) {
@@ -588,6 +600,30 @@ int32_t ioq_pop(struct ioq *q, uint32_t *out, uint32_t max, int32_t timeout_us) 
 		return ret;
 	}
 	return ioq_trypop(q, out, max);
+}
+
+int32_t ioq_lend(struct ioq *q) {
+	struct ioq_ent *ent;
+	int ret = ioq_request(q, IOQ_WALK, 0, &ent);
+	if (ret != 0) {
+		return ret;
+	}
+	ioq_enqueue(q, ent);
+	return (int32_t)ent->index;
+}
+
+void ioq_reclaim(struct ioq *q) {
+	ioq_submit(q);
+	while (q->inflight > 0) {
+		uint32_t done[64];
+		int32_t got = ioq_take(q, done, 64);
+		if (got > 0) {
+			ioq_release(q, done, (uint32_t)got);
+		} else {
+			// The workers leave a cancelled walk promptly
+			ioq_wait(q, 10000, ioq_epoch(q));
+		}
+	}
 }
 
 void ioq_release(struct ioq *q, const uint32_t *idx, uint32_t n) {

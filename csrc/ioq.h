@@ -36,6 +36,8 @@ enum ioq_op {
 	IOQ_CLOSEDIR = 3,
 	/** statx() a path. */
 	IOQ_STAT = 4,
+	/** Private: a worker lent to a walk (walk.h) until it is over. */
+	IOQ_WALK = 5,
 };
 
 /** Backends, for ioq_create() and ioq_backend(). */

@@ -82,6 +82,9 @@ struct ioq {
 	/** Directory handles. */
 	struct dirtab dirs;
 
+	/** The walk the workers are lent to, or NULL. */
+	struct ioq_walk *walk;
+
 	/** io_uring opcodes usable here (bit per enum ioq_op), or 0. */
 	atomic_uint uring_ops;
 
@@ -92,6 +95,19 @@ struct ioq {
 	/** The workers. */
 	struct ioq_worker workers[];
 };
+
+/**
+ * Lend a worker to the queue's walk: queue an IOQ_WALK request.
+ * @return The entry's index, or as ioq_nop().
+ */
+int32_t ioq_lend(struct ioq *q);
+
+/**
+ * Take back lent workers: wait until their IOQ_WALK requests complete (the
+ * walk must be over or cancelled), and release them.  Nothing else is in
+ * flight while a walk holds the queue.
+ */
+void ioq_reclaim(struct ioq *q);
 
 /** The sentinel that tells a worker to stop (pushed by ioq_destroy()). */
 extern struct ioq_ent worker_stop_mark;

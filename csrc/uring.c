@@ -24,6 +24,7 @@
 #include "dir.h"
 #include "inject.h"
 #include "queue.h"
+#include "wserve.h"
 #include "stat.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +43,8 @@
 
 /** A worker's io_uring state. */
 struct uring_state {
+	/** The worker. */
+	struct ioq_worker *worker;
 	/** The queue. */
 	struct ioq *q;
 	/** The worker's ring. */
@@ -350,6 +353,10 @@ static void uring_fill(struct uring_state *st) {
 
 		if (ent == &worker_stop_mark) {
 			st->stop = true;
+		} else if (ent->op == IOQ_WALK) {
+			// Lent to a walk (the ring is idle: a walk starts on an idle queue)
+			walk_serve(st->worker);
+			worker_finish(q, &st->done, ent);
 		} else if (exec_cancelled(q, ent)) {
 			worker_finish(q, &st->done, ent);
 		} else if (!uring_prep(st, ent)) {
@@ -360,6 +367,7 @@ static void uring_fill(struct uring_state *st) {
 
 void uring_work(struct ioq_worker *w) {
 	struct uring_state st = {
+		.worker = w,
 		.q = w->queue,
 		.ring = &w->ring,
 		.scratch = w->scratch,

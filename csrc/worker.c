@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "dir.h"
 #include "queue.h"
+#include "wserve.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -70,7 +71,9 @@ static void worker_sync_loop(struct ioq_worker *w) {
 		if (ent == &worker_stop_mark) {
 			break;
 		}
-		if (!exec_cancelled(q, ent)) {
+		if (ent->op == IOQ_WALK) {
+			walk_serve(w);
+		} else if (!exec_cancelled(q, ent)) {
 			exec_run(ent, w->scratch);
 		}
 		worker_finish(q, &done, ent);

@@ -7,6 +7,12 @@
 
 import { ffi, type Symbols } from "./ffi.ts";
 
+/** What a queue needs to know of a walk running on it (see lib/engine.ts). */
+export interface Walking {
+  /** Stops the walk; its own close() frees it. */
+  cancel(): void;
+}
+
 /** Bytes of names one directory read can return. */
 const NAMES_BYTES = 64 * 1024;
 /** Entries one directory read can return. */
@@ -20,6 +26,8 @@ export class QueueCore {
   #ptr: Deno.PointerObject | null;
   /** Whether the queue was closed by its owner (the pointer may live a little longer). */
   #closed = false;
+  /** The walk using the queue's workers, if one is. */
+  #walk: Walking | null = null;
   /** Names written by directory reads; shared by every directory of the queue. */
   readonly names: Uint8Array = new Uint8Array(NAMES_BYTES);
   /** Meta words written by directory reads. */
@@ -51,6 +59,39 @@ export class QueueCore {
   /** Marks the queue closed; the pointer stays until destroy(). */
   markClosed(): void {
     this.#closed = true;
+  }
+
+  /** The walk using the queue, if one is. */
+  get walk(): Walking | null {
+    return this.#walk;
+  }
+
+  /**
+   * Checks that the queue is open and not lent to a walk.
+   *
+   * @throws {Deno.errors.BadResource} When the queue is closed.
+   * @throws {Deno.errors.Busy} While a walk uses it.
+   */
+  idle(op: string): Deno.PointerObject {
+    const ptr = this.check(op);
+    if (this.#walk) {
+      const error = new Deno.errors.Busy(`Cannot ${op}: a walk is using the queue`);
+      (error as Error & { code: string }).code = "EBUSY";
+      throw error;
+    }
+    return ptr;
+  }
+
+  /** A walk starts using the queue. */
+  attach(walk: Walking): void {
+    this.#walk = walk;
+  }
+
+  /** The walk is over: a queue closed meanwhile is destroyed now. */
+  detach(walk: Walking): void {
+    if (this.#walk !== walk) return;
+    this.#walk = null;
+    if (this.#closed) this.destroy();
   }
 
   /** The pointer even when closed, for teardown; null once destroyed. */

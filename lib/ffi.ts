@@ -104,6 +104,34 @@ const SYMBOLS = {
     result: "i32",
     nonblocking: true,
   },
+  /** struct ioq_walk *ioq_walk_create(q, const struct ioq_walk_config *, const u8 *spec, u32 len, i32 *err) */
+  ioq_walk_create: {
+    parameters: ["pointer", "buffer", "buffer", "u32", "buffer"],
+    result: "pointer",
+  },
+  ioq_walk_next: { parameters: ["pointer"], result: "i32" },
+  /** ioq_walk_wait(w, i32 timeout_us) on Deno's blocking pool */
+  ioq_walk_wait_async: {
+    name: "ioq_walk_wait",
+    parameters: ["pointer", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  ioq_walk_release: { parameters: ["pointer", "u32"], result: "void" },
+  /** struct ioq_walk_batch *ioq_walk_batches(w) */
+  ioq_walk_batches: { parameters: ["pointer"], result: "pointer" },
+  ioq_walk_batch_count: { parameters: ["pointer"], result: "u32" },
+  /** (w, u8 *text, u32 cap, u32 *meta, u32 max) */
+  ioq_walk_asked: { parameters: ["pointer", "buffer", "u32", "buffer", "u32"], result: "i32" },
+  /** (w, const u32 *ids, const u8 *enter, u32 n) */
+  ioq_walk_decide: { parameters: ["pointer", "buffer", "buffer", "u32"], result: "i32" },
+  ioq_walk_cancel: { parameters: ["pointer"], result: "void" },
+  ioq_walk_stop_waits: { parameters: ["pointer"], result: "void" },
+  ioq_walk_destroy: { parameters: ["pointer"], result: "void" },
+  /** (w, f64 *out, u32 max) */
+  ioq_walk_counters: { parameters: ["pointer", "buffer", "u32"], result: "i32" },
+  /** (u32 *out, u32 max) */
+  ioq_walk_layout: { parameters: ["buffer", "u32"], result: "i32" },
   /** (i32 point, i32 err, i32 count) */
   ioq_test_inject: { parameters: ["i32", "i32", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;

@@ -92,6 +92,134 @@ export const LAYOUT = {
   DIR_END: 0x80000000,
 } as const;
 
+/**
+ * The walk engine's ABI (csrc/walk.h): struct ioq_walk_rec and struct
+ * ioq_walk_batch offsets, sizes and return codes, in the order of `enum
+ * ioq_walk_layout_word`; tests/layout_test.ts holds it to `ioq_walk_layout()`.
+ */
+export const WALK_LAYOUT = {
+  /** sizeof(struct ioq_walk_config). */
+  CONFIG_SIZE: 32,
+  /** sizeof(struct ioq_walk_rec). */
+  REC_SIZE: 40,
+  /** ioq_walk_rec.off (u32): byte offset of the path in the batch text. */
+  REC_OFF: 0,
+  /** ioq_walk_rec.len (u32). */
+  REC_LEN: 4,
+  /** ioq_walk_rec.name (u32): byte offset of the name in the path. */
+  REC_NAME: 8,
+  /** ioq_walk_rec.off16 (u32). */
+  REC_OFF16: 12,
+  /** ioq_walk_rec.len16 (u32). */
+  REC_LEN16: 16,
+  /** ioq_walk_rec.name16 (u32). */
+  REC_NAME16: 20,
+  /** ioq_walk_rec.depth (u32). */
+  REC_DEPTH: 24,
+  /** ioq_walk_rec.err (i32). */
+  REC_ERR: 28,
+  /** ioq_walk_rec.type (u8). */
+  REC_TYPE: 32,
+  /** ioq_walk_rec.flags (u8). */
+  REC_FLAGS: 33,
+  /** ioq_walk_rec.op (u8). */
+  REC_OP: 34,
+  /** ioq_walk_rec.aux (u32). */
+  REC_AUX: 36,
+  /** sizeof(struct ioq_walk_batch). */
+  BATCH_SIZE: 64,
+  /** ioq_walk_batch.recs (pointer). */
+  BATCH_RECS: 0,
+  /** ioq_walk_batch.text (pointer). */
+  BATCH_TEXT: 8,
+  /** ioq_walk_batch.stats (pointer). */
+  BATCH_STATS: 16,
+  /** ioq_walk_batch.count (u32). */
+  BATCH_COUNT: 24,
+  /** ioq_walk_batch.front (u32). */
+  BATCH_FRONT: 28,
+  /** ioq_walk_batch.back (u32). */
+  BATCH_BACK: 32,
+  /** ioq_walk_batch.front16 (u32). */
+  BATCH_FRONT16: 36,
+  /** ioq_walk_batch.reported (u32). */
+  BATCH_REPORTED: 40,
+  /** ioq_walk_batch.flags (u32). */
+  BATCH_FLAGS: 44,
+  /** ioq_walk_batch.gen (u32). */
+  BATCH_GEN: 48,
+  /** ioq_walk_batch.cap (u32). */
+  BATCH_CAP: 52,
+  /** ioq_walk_batch.rec_cap (u32). */
+  BATCH_REC_CAP: 56,
+  /** sizeof(struct statx). */
+  STATX_SIZE: 256,
+  /** IOQ_WALK_END: ioq_walk_next() when the walk is over. */
+  END: 0x10000,
+  /** IOQ_WALK_ASK: ioq_walk_next() when gates wait for answers. */
+  ASK: 0x10001,
+  /** IOQ_WALK_NO_MAX: no depth limit. */
+  NO_MAX: 0xffffffff,
+} as const;
+
+/** The walk engine's constants that are not layout: flags, orders, items (csrc/walk.h). */
+export const WALK = {
+  /** ioq_walk_config flags. */
+  STAT: 0x1,
+  XDEV: 0x2,
+  SORT: 0x4,
+  GATE: 0x8,
+  STD: 0x10,
+  CANON: 0x20,
+  /** enum ioq_walk_order. */
+  BFS: 0,
+  DFS: 1,
+  POST: 2,
+  /** enum ioq_walk_follow. */
+  FOLLOW_NEVER: 0,
+  FOLLOW_ROOT: 1,
+  FOLLOW_ALWAYS: 2,
+  /** enum ioq_walk_item. */
+  ITEM_ROOT: 1,
+  ITEM_ROOT_SHOWN: 2,
+  ITEM_ROOT_PREFIX: 3,
+  ITEM_NAME: 4,
+  ITEM_PRUNE: 5,
+  ITEM_EXT: 6,
+  /** Item flag: case-insensitive glob. */
+  ITEM_CASEFOLD: 0x1,
+  /** Record flags. */
+  REC_ERROR: 0x01,
+  REC_APART: 0x02,
+  REC_NOT_UTF8: 0x04,
+  REC_ROOT: 0x08,
+  REC_MOUNT: 0x10,
+  REC_FOLLOWED: 0x20,
+  REC_STAT: 0x40,
+  REC_NAME_APART: 0x80,
+  /** Batch flag: the last batch. */
+  BATCH_LAST: 0x1,
+  /** enum ioq_walk_op, for error records. */
+  OP_OPENDIR: 1,
+  OP_READDIR: 2,
+  OP_STAT: 3,
+  OP_REALPATH: 4,
+  OP_LOOP: 5,
+} as const;
+
+/** enum ioq_walk_counter: ioq_walk_counters() words, in order. */
+export const WALK_COUNTERS = [
+  "opens",
+  "reads",
+  "stats",
+  "records",
+  "batches",
+  "peakFds",
+  "evictions",
+  "reopens",
+  "sleeps",
+] as const;
+
 /** enum ioq_backend. */
 export const BACKEND = { auto: 0, io_uring: 1, threads: 2 } as const;
 

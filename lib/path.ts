@@ -87,6 +87,84 @@ export function displayPath(path: PathLike): string {
   return decoder.decode(urlBytes(path));
 }
 
+/**
+ * The bytes of a walk's root: a string's UTF-8, or a `file:` URL's path
+ * decoded as `IoQueue` decodes it (raw bytes for escapes such as `%FF`).
+ *
+ * @throws {TypeError} For anything else, a URL of another scheme or host.
+ */
+export function rootBytes(root: string | URL): Uint8Array {
+  if (typeof root === "string") return encoder.encode(root);
+  if (root instanceof URL) return urlBytes(root);
+  throw new TypeError(
+    `Cannot walk ${root === null ? "null" : typeof root}: the root must be a string or a file: URL`,
+  );
+}
+
+/** The byte of "/" and ".". */
+const SLASH = 0x2f;
+const DOT = 0x2e;
+
+/**
+ * Normalizes a path as `@std/path` `normalize` does, on bytes: `.` and
+ * `..` resolved lexically, slashes squeezed, a trailing slash kept.
+ */
+export function normalizeBytes(path: Uint8Array): Uint8Array {
+  if (path.length === 0) return Uint8Array.of(DOT);
+  const absolute = path[0] === SLASH;
+  const trailing = path[path.length - 1] === SLASH;
+  const out: Uint8Array[] = [];
+  let start = 0;
+  for (let i = 0; i <= path.length; i++) {
+    if (i < path.length && path[i] !== SLASH) continue;
+    const seg = path.subarray(start, i);
+    start = i + 1;
+    if (seg.length === 0 || (seg.length === 1 && seg[0] === DOT)) continue;
+    if (seg.length === 2 && seg[0] === DOT && seg[1] === DOT) {
+      const last = out[out.length - 1];
+      const lastIsUp = last && last.length === 2 && last[0] === DOT && last[1] === DOT;
+      if (last && !lastIsUp) out.pop();
+      else if (!absolute) out.push(seg);
+    } else {
+      out.push(seg);
+    }
+  }
+  const parts: number[] = absolute ? [SLASH] : [];
+  out.forEach((seg, i) => {
+    if (i > 0) parts.push(SLASH);
+    for (const b of seg) parts.push(b);
+  });
+  if (out.length === 0 && !absolute) parts.push(DOT);
+  if (trailing && parts[parts.length - 1] !== SLASH) parts.push(SLASH);
+  return new Uint8Array(parts);
+}
+
+/**
+ * What the paths below a directory start with, as `@std/path` `join(dir,
+ * name)` would make them: nothing for `.`, the path itself when it ends
+ * with a slash, else the path and a slash.
+ */
+export function childPrefixBytes(dir: Uint8Array): Uint8Array {
+  const n = dir.length;
+  if ((n === 1 && dir[0] === DOT) || (n === 2 && dir[0] === DOT && dir[1] === SLASH)) {
+    return new Uint8Array(0);
+  }
+  if (dir[n - 1] === SLASH) return dir;
+  const out = new Uint8Array(n + 1);
+  out.set(dir);
+  out[n] = SLASH;
+  return out;
+}
+
+/** The last segment of a path (trailing slashes ignored); `"/"` for the root. */
+export function basename(path: string): string {
+  let end = path.length;
+  while (end > 1 && path.charCodeAt(end - 1) === SLASH) end--;
+  const trimmed = path.slice(0, end);
+  if (trimmed === "/") return "/";
+  return trimmed.slice(trimmed.lastIndexOf("/") + 1);
+}
+
 /** Joins a directory's display path and a name. */
 export function joinPath(dir: string, name: string): string {
   return dir.endsWith("/") ? dir + name : `${dir}/${name}`;

@@ -335,6 +335,20 @@ function checkTag(op: string, tag: number): void {
  * }
  * ```
  */
+/** Each queue's shared state, for the walks that run on it (see `queueCore`). */
+const cores = new WeakMap<IoQueue, QueueCore>();
+
+/**
+ * Internal: the state of a queue, for a walk that runs on its workers.
+ *
+ * @throws {TypeError} For an object that is not an `IoQueue`.
+ */
+export function queueCore(queue: IoQueue): QueueCore {
+  const core = cores.get(queue);
+  if (!core) throw new TypeError("Cannot walk: the queue option is not an IoQueue");
+  return core;
+}
+
 export class IoQueue implements Disposable, AsyncDisposable {
   /** Shared with this queue's directories. */
   readonly #core: QueueCore;
@@ -378,6 +392,7 @@ export class IoQueue implements Disposable, AsyncDisposable {
       throw osError(err[0], `create IoQueue (backend ${backend})`);
     }
     this.#core = new QueueCore(ptr);
+    cores.set(this, this.#core);
     this.#depth = depth;
     this.#threads = threads;
     this.#backend = sym.ioq_backend(ptr) === BACKEND.io_uring ? "io_uring" : "threads";
@@ -455,7 +470,7 @@ export class IoQueue implements Disposable, AsyncDisposable {
    * @throws {Deno.errors.BadResource} When the queue is closed.
    */
   nop(tag: number): void {
-    const ptr = this.#core.check("nop");
+    const ptr = this.#core.idle("nop");
     checkTag("nop", tag);
     const ret = this.#core.sym.ioq_nop(ptr, tag);
     if (ret < 0) this.#refuse(ret, "nop");
@@ -474,7 +489,7 @@ export class IoQueue implements Disposable, AsyncDisposable {
    * @throws {Deno.errors.BadResource} When the queue or `at` is closed.
    */
   opendir(path: PathLike, tag: number, options: OpenDirOptions = {}): void {
-    const ptr = this.#core.check("opendir");
+    const ptr = this.#core.idle("opendir");
     checkTag("opendir", tag);
     const { at, stat = false } = options;
     const atHandle = this.#at("opendir", at);
@@ -498,7 +513,7 @@ export class IoQueue implements Disposable, AsyncDisposable {
    * @throws {Deno.errors.WouldBlock} With code `EAGAIN` when the queue is full.
    */
   closedir(dir: Dir, tag: number): void {
-    const ptr = this.#core.check("closedir");
+    const ptr = this.#core.idle("closedir");
     checkTag("closedir", tag);
     const handle = dirHandle(dir, "closedir", this.#core);
     const ret = this.#core.sym.ioq_closedir(ptr, handle, tag);
@@ -521,7 +536,7 @@ export class IoQueue implements Disposable, AsyncDisposable {
    * @throws {Deno.errors.BadResource} When the queue or `at` is closed.
    */
   stat(path: PathLike, tag: number, options: StatOptions = {}): void {
-    const ptr = this.#core.check("stat");
+    const ptr = this.#core.idle("stat");
     checkTag("stat", tag);
     const { at, followSymlinks = true } = options;
     const atHandle = this.#at("stat", at);
@@ -554,7 +569,7 @@ export class IoQueue implements Disposable, AsyncDisposable {
       this.#shutdown();
       return;
     }
-    const ptr = this.#core.check("close");
+    const ptr = this.#core.idle("close");
     if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
       throw new RangeError(`Cannot close fd ${fd}: it must be a non-negative 32-bit integer`);
     }
@@ -632,7 +647,7 @@ export class IoQueue implements Disposable, AsyncDisposable {
    * @throws {Deno.errors.BadResource} When the queue is closed.
    */
   tryPop(): Completion[] {
-    const ptr = this.#core.check("pop");
+    const ptr = this.#core.idle("pop");
     const n = this.#core.sym.ioq_trypop(ptr, this.#popped, POP_MAX);
     return n > 0 ? this.#collect(n) : [];
   }
@@ -663,7 +678,7 @@ export class IoQueue implements Disposable, AsyncDisposable {
    */
   async pop(): Promise<Completion[]> {
     const core = this.#core;
-    let ptr = core.check("pop");
+    let ptr = core.idle("pop");
     // Most completions arrive within microseconds: look, then wait briefly here
     let n = core.sym.ioq_pop(ptr, this.#popped, POP_MAX, SPIN_US);
     while (n === 0 && core.sym.ioq_inflight(ptr) > 0) {
@@ -685,7 +700,10 @@ export class IoQueue implements Disposable, AsyncDisposable {
    * @throws {Deno.errors.BadResource} When the queue is closed.
    */
   cancel(): void {
-    this.#core.sym.ioq_cancel(this.#core.check("cancel"));
+    const ptr = this.#core.check("cancel");
+    // A walk on the queue stops too (its iterator throws Interrupted)
+    this.#core.walk?.cancel();
+    this.#core.sym.ioq_cancel(ptr);
   }
 
   /** Closes the queue (see `close()`). */
@@ -693,7 +711,10 @@ export class IoQueue implements Disposable, AsyncDisposable {
     const core = this.#core;
     if (core.closed) return;
     core.markClosed();
-    if (this.#waiting) {
+    if (core.walk) {
+      // A walk holds the workers: it ends, and its end destroys the queue
+      core.walk.cancel();
+    } else if (this.#waiting) {
       // A wait runs on another thread: end it; its promise destroys the queue
       core.sym.ioq_stop_waits(core.raw!);
     } else {

@@ -1220,3 +1220,74 @@ interface Reading {
   /** Whether reading is over. */
   done: boolean;
 }
+
+// --- The find(1)-style walk of the CLI (moving to the engine) ---
+
+import type { WalkOptions } from "./walk_options.ts";
+import { normalize } from "./walk_path.ts";
+
+/** Applies defaults and checks option types. */
+function configure(options: WalkOptions): WalkConfig {
+  const {
+    maxDepth = Infinity,
+    includeFiles = true,
+    includeDirs = true,
+    includeSymlinks = true,
+    followSymlinks = false,
+    canonicalize = true,
+    exts,
+    match,
+    skip,
+    order = "bfs",
+    signal,
+    onError,
+    stat = false,
+    sameFilesystem = false,
+  } = options;
+  if (typeof maxDepth !== "number" || Number.isNaN(maxDepth)) {
+    throw new TypeError(`Cannot walk: maxDepth must be a number, not ${maxDepth}`);
+  }
+  if (order !== "bfs" && order !== "dfs") {
+    throw new TypeError(`Cannot walk: order must be "bfs" or "dfs", not ${order}`);
+  }
+  if (onError !== undefined && typeof onError !== "function") {
+    throw new TypeError("Cannot walk: onError must be a function");
+  }
+  return {
+    maxDepth,
+    includeFiles,
+    includeDirs,
+    includeSymlinks,
+    followSymlinks,
+    canonicalize,
+    exts: exts?.map((ext) => ext.startsWith(".") ? ext : `.${ext}`),
+    match,
+    skip,
+    order,
+    signal,
+    onError,
+    stat,
+    sameFilesystem,
+    findStyle: false,
+  };
+}
+
+/**
+ * Internal, for the CLI: walks with find(1) semantics instead of @std/fs
+ * ones (see `WalkConfig.findStyle`): the root's path as given, links
+ * followed without canonicalizing, loops on a link itself reported.  With a
+ * `sink`, directory listings go to it as ready-made paths, and only the root
+ * and entries that needed a stat come through the iterator.
+ */
+export function walkLikeFind(
+  root: string,
+  options: WalkOptions = {},
+  sink?: PathSink,
+): AsyncIterableIterator<WalkEntry> {
+  return new Walker(() => ({
+    root,
+    display: root,
+    cfg: { ...configure(options), findStyle: true, canonicalize: false, sink },
+    queue: options.queue,
+  })).run();
+}

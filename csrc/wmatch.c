@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: 0BSD
+/** wmatch: glob and suffix lists. */
+
+#define _GNU_SOURCE
+#include "wmatch.h"
+#include <errno.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+int wmatch_add_glob(struct wglobs *g, const uint8_t *pat, uint32_t len, uint8_t flags) {
+	if (memchr(pat, 0, len)) {
+		return -EINVAL;
+	}
+	char **pats = realloc(g->pats, (g->count + 1) * sizeof(*pats));
+	if (!pats) {
+		return -ENOMEM;
+	}
+	g->pats = pats;
+	uint8_t *fl = realloc(g->flags, g->count + 1);
+	if (!fl) {
+		return -ENOMEM;
+	}
+	g->flags = fl;
+	char *copy = malloc(len + 1);
+	if (!copy) {
+		return -ENOMEM;
+	}
+	memcpy(copy, pat, len);
+	copy[len] = 0;
+	g->pats[g->count] = copy;
+	g->flags[g->count] = flags;
+	++g->count;
+	return 0;
+}
+
+void wmatch_free_globs(struct wglobs *g) {
+	for (uint32_t i = 0; i < g->count; ++i) {
+		free(g->pats[i]);
+	}
+	free(g->pats);
+	free(g->flags);
+	memset(g, 0, sizeof(*g));
+}
+
+bool wmatch_globs_any(const struct wglobs *g, const char *name, uint32_t len) {
+	if (g->count == 0) {
+		return false;
+	}
+	char buf[NAME_MAX + 1];
+	if (name[len] != 0) {
+		if (len > NAME_MAX) {
+			len = NAME_MAX;
+		}
+		memcpy(buf, name, len);
+		buf[len] = 0;
+		name = buf;
+	}
+	for (uint32_t i = 0; i < g->count; ++i) {
+		int flags = (g->flags[i] & IOQ_WALK_ITEM_CASEFOLD) ? FNM_CASEFOLD : 0;
+		if (fnmatch(g->pats[i], name, flags) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+bool wmatch_globs(const struct wglobs *g, const char *name, uint32_t len) {
+	return g->count == 0 || wmatch_globs_any(g, name, len);
+}
+
+int wmatch_add_suffix(struct wsuffixes *s, const uint8_t *bytes, uint32_t len) {
+	uint8_t **all = realloc(s->bytes, (s->count + 1) * sizeof(*all));
+	if (!all) {
+		return -ENOMEM;
+	}
+	s->bytes = all;
+	uint32_t *lens = realloc(s->lens, (s->count + 1) * sizeof(*lens));
+	if (!lens) {
+		return -ENOMEM;
+	}
+	s->lens = lens;
+	uint8_t *copy = malloc(len ? len : 1);
+	if (!copy) {
+		return -ENOMEM;
+	}
+	memcpy(copy, bytes, len);
+	s->bytes[s->count] = copy;
+	s->lens[s->count] = len;
+	++s->count;
+	return 0;
+}
+
+void wmatch_free_suffixes(struct wsuffixes *s) {
+	for (uint32_t i = 0; i < s->count; ++i) {
+		free(s->bytes[i]);
+	}
+	free(s->bytes);
+	free(s->lens);
+	memset(s, 0, sizeof(*s));
+}
+
+bool wmatch_suffixes2(const struct wsuffixes *s, const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen) {
+	if (s->count == 0) {
+		return true;
+	}
+	for (uint32_t i = 0; i < s->count; ++i) {
+		uint32_t n = s->lens[i];
+		if (n > alen + blen) {
+			continue;
+		}
+		// Compare from the end: the part in b, then the part in a
+		uint32_t inb = n < blen ? n : blen;
+		if (memcmp(b + blen - inb, s->bytes[i] + n - inb, inb) != 0) {
+			continue;
+		}
+		uint32_t ina = n - inb;
+		if (ina == 0 || memcmp(a + alen - ina, s->bytes[i], ina) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+bool wmatch_suffixes(const struct wsuffixes *s, const uint8_t *path, uint32_t len) {
+	return wmatch_suffixes2(s, path, 0, path, len);
+}

@@ -1,0 +1,863 @@
+// SPDX-License-Identifier: 0BSD
+/**
+ * wread: reading one directory.
+ *
+ * Parts, in order: opening (a name relative to its anchor, or a longer
+ * path, never through a symlink unless the walk follows them); the root;
+ * one entry (classify, follow, check for loops, filter, record, descend);
+ * listing (getdents64, optionally sorted); a node.
+ */
+
+#define _GNU_SOURCE
+#include "wread.h"
+#include "canon.h"
+#include "dir.h"
+#include "stat.h"
+#include "utf8.h"
+#include "wfd.h"
+#include "wmatch.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#if __has_include(<linux/openat2.h>)
+#  include <linux/openat2.h>
+#endif
+
+/** The kernel's dirent layout for getdents64. */
+struct wread_dirent {
+	uint64_t d_ino;
+	int64_t d_off;
+	uint16_t d_reclen;
+	uint8_t d_type;
+	char d_name[];
+};
+
+/** Flags every directory open uses. */
+#define WREAD_OPEN (O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+
+/** The DT_* type of a stat's mode. */
+static uint8_t wread_dtype(uint16_t mode) {
+	return (uint8_t)((mode & S_IFMT) >> 12);
+}
+
+void wreader_init(struct wreader *r, struct ioq_walk *w, char *dents) {
+	memset(r, 0, sizeof(*r));
+	r->w = w;
+	r->dents = dents;
+	r->dfd = -1;
+	bool stats = w->cfg.flags & IOQ_WALK_STAT;
+	wbuild_init(&r->out, stats, (uint8_t)w->cfg.terminator);
+	wbuild_init(&r->self, stats, (uint8_t)w->cfg.terminator);
+}
+
+void wreader_free(struct wreader *r) {
+	wbytes_free(&r->prefix);
+	wbytes_free(&r->path);
+	wbytes_free(&r->canon);
+	wbytes_free(&r->names);
+	wbuild_free(&r->out);
+	wbuild_free(&r->self);
+	free(r->kids);
+	free(r->gated);
+	free(r->ends);
+	free(r->sorted);
+}
+
+/*
+ * Opening.
+ */
+
+/** Whether openat2() is worth trying (cleared on ENOSYS and the like). */
+static atomic_bool wread_has_openat2 = true;
+
+/**
+ * Open a relative path of several components without following any
+ * symlink on the way: openat2(RESOLVE_NO_SYMLINKS) in one call where the
+ * kernel has it, else one component at a time with O_NOFOLLOW.
+ * @return The descriptor, or a negative errno value.
+ */
+static int wread_open_nofollow(int atfd, char *path) {
+#if defined(SYS_openat2) && defined(RESOLVE_NO_SYMLINKS)
+	if (atomic_load_explicit(&wread_has_openat2, memory_order_relaxed)) {
+		struct open_how how = {
+			.flags = WREAD_OPEN | O_NOFOLLOW,
+			.resolve = RESOLVE_NO_SYMLINKS,
+		};
+		long fd = syscall(SYS_openat2, atfd, path, &how, sizeof(how));
+		if (fd >= 0) {
+			return (int)fd;
+		}
+		if (errno != ENOSYS && errno != EPERM && errno != E2BIG) {
+			return -errno;
+		}
+		atomic_store_explicit(&wread_has_openat2, false, memory_order_relaxed);
+	}
+#endif
+	int dfd = atfd;
+	char *part = path;
+	while (true) {
+		char *slash = strchr(part, '/');
+		if (slash) {
+			*slash = 0;
+		}
+		int fd = *part ? openat(dfd, part, WREAD_OPEN | O_NOFOLLOW) : dup(dfd);
+		int err = errno;
+		if (slash) {
+			*slash = '/';
+		}
+		if (dfd != atfd) {
+			close(dfd);
+		}
+		if (fd < 0) {
+			return -err;
+		}
+		if (!slash) {
+			return fd;
+		}
+		dfd = fd;
+		part = slash + 1;
+	}
+}
+
+/**
+ * Open a path of any length relative to `atfd`, PATH_MAX - 1 bytes at a
+ * time, cut at slashes.
+ * @param nofollow
+ *         Follow no symlink, not even the last component.
+ * @return The descriptor, or a negative errno value.
+ */
+static int wread_open_path(int atfd, char *path, size_t len, bool nofollow) {
+	int dfd = atfd;
+	char *part = path;
+	size_t left = len;
+	while (true) {
+		char *cut = NULL;
+		if (left >= PATH_MAX) {
+			// The last slash within reach
+			cut = part + PATH_MAX - 1;
+			while (cut > part && *cut != '/') {
+				--cut;
+			}
+			if (cut == part) {
+				if (dfd != atfd) {
+					close(dfd);
+				}
+				return -ENAMETOOLONG;
+			}
+			*cut = 0;
+		}
+		int fd;
+		if (nofollow) {
+			fd = wread_open_nofollow(dfd, part);
+		} else {
+			fd = openat(dfd, part, WREAD_OPEN);
+			fd = fd < 0 ? -errno : fd;
+		}
+		if (cut) {
+			*cut = '/';
+		}
+		if (dfd != atfd) {
+			close(dfd);
+		}
+		if (fd < 0 || !cut) {
+			return fd;
+		}
+		dfd = fd;
+		left -= (size_t)(cut + 1 - part);
+		part = cut + 1;
+	}
+}
+
+/** Open a directory below the root.  @return The descriptor, or a negative errno value. */
+static int wread_open(struct wreader *r, struct wnode *n, struct wnode *anchor) {
+	struct ioq_walk *w = r->w;
+	bool follow = w->cfg.follow == IOQ_WALK_FOLLOW_ALWAYS;
+	int atfd = anchor ? anchor->fd : AT_FDCWD;
+	if (anchor == n->parent) {
+		// The common case: a name in an open directory
+		char name[NAME_MAX + 1];
+		memcpy(name, n->name, n->namelen);
+		name[n->namelen] = 0;
+		int fd = openat(atfd, name, WREAD_OPEN | (follow ? 0 : O_NOFOLLOW));
+		return fd < 0 ? -errno : fd;
+	}
+	if (wnode_relpath(w, n, anchor, &r->path) != 0) {
+		return -ENOMEM;
+	}
+	if (anchor) {
+		walk_count(w, IOQ_WALK_COUNT_REOPENS, 1);
+	}
+	return wread_open_path(atfd, (char *)r->path.data, r->path.len, !follow && anchor);
+}
+
+/*
+ * Records.
+ */
+
+/** Note running out of memory: the directory ends with an ENOMEM error. */
+static void wread_nomem(struct wreader *r) {
+	r->nomem = true;
+}
+
+/**
+ * Add an error record for a path made of the directory's prefix and a name
+ * (or, with name NULL, for the directory itself).
+ * @return The record, or NULL (out of memory, noted).
+ */
+static struct ioq_walk_rec *wread_error(struct wreader *r, const char *name, uint32_t nlen, uint32_t depth, uint8_t type, enum ioq_walk_op op, int err) {
+	struct ioq_walk_rec *rec;
+	if (name) {
+		rec = wbuild_add(&r->out, true, r->prefix.data, (uint32_t)r->prefix.len, r->prefix16, r->prefix_utf8, name, nlen);
+	} else {
+		// The directory's own path: its prefix less the final slash
+		uint32_t len = (uint32_t)r->prefix.len;
+		if (len > 1 && r->prefix.data[len - 1] == '/') {
+			--len;
+		}
+		uint32_t name_off = len;
+		while (name_off > 0 && r->prefix.data[name_off - 1] != '/') {
+			--name_off;
+		}
+		rec = wbuild_add_path(&r->out, true, r->prefix.data, len, name_off);
+	}
+	if (!rec) {
+		wread_nomem(r);
+		return NULL;
+	}
+	rec->flags |= IOQ_WALK_REC_ERROR;
+	rec->err = err < 0 ? -err : err;
+	rec->op = (uint8_t)op;
+	rec->depth = depth;
+	rec->type = type;
+	return rec;
+}
+
+/** Set the prefix of the directory being read (and its UTF-16 facts). */
+static int wread_set_prefix(struct wreader *r, struct wnode *dir) {
+	int ret = wnode_prefix(r->w, dir, &r->prefix);
+	if (ret != 0) {
+		return ret;
+	}
+	bool valid = true;
+	r->prefix16 = utf8_len16(r->prefix.data, r->prefix.len, &valid);
+	r->prefix_utf8 = valid;
+	return 0;
+}
+
+/** Make room for one more subdirectory.  @return 0 or -ENOMEM. */
+static int wread_kid_room(struct wreader *r) {
+	if (r->nkids < r->kids_cap) {
+		return 0;
+	}
+	uint32_t cap = r->kids_cap ? r->kids_cap * 2 : 32;
+	struct wnode **kids = realloc(r->kids, cap * sizeof(*kids));
+	if (kids) {
+		r->kids = kids;
+	}
+	bool *gated = realloc(r->gated, cap * sizeof(*gated));
+	if (gated) {
+		r->gated = gated;
+	}
+	struct wnode **ends = realloc(r->ends, cap * sizeof(*ends));
+	if (ends) {
+		r->ends = ends;
+	}
+	if (!kids || !gated || !ends) {
+		return -ENOMEM;
+	}
+	r->kids_cap = cap;
+	return 0;
+}
+
+/** Whether a (dev, ino) is the directory being read or one of its ancestors. @return Its depth, or -1. */
+static long wread_loop(struct wreader *r, uint64_t dev, uint64_t ino) {
+	if (r->dev == dev && r->ino == ino) {
+		return r->dir->depth;
+	}
+	for (struct wnode *a = r->dir->parent; a; a = a->parent) {
+		if ((a->flags & WNODE_HAS_ID) && a->dev == dev && a->ino == ino) {
+			return a->depth;
+		}
+	}
+	return -1;
+}
+
+/** The device number of a statx. */
+static uint64_t wread_dev(const struct statx *stx) {
+	return ((uint64_t)stx->stx_dev_major << 32) | stx->stx_dev_minor;
+}
+
+/** Whether a record of this type, depth, name and path is reported. */
+static bool wread_reported(struct ioq_walk *w, uint8_t type, uint32_t depth, const char *name, uint32_t nlen, const uint8_t *path, uint32_t plen) {
+	if (depth < w->cfg.min_depth || !(w->cfg.types & (1u << type))) {
+		return false;
+	}
+	return wmatch_globs(&w->names, name, nlen) && wmatch_suffixes(&w->exts, path, plen);
+}
+
+/*
+ * One entry.
+ */
+
+/** What is known of an entry while it is classified. */
+struct wentry {
+	const char *name;
+	uint32_t len;
+	uint32_t depth;
+	/** Its type (a followed link's target's). */
+	uint8_t type;
+	/** Followed through a symlink to a working target. */
+	bool followed;
+	/** `stx` holds its stat (its target's when followed). */
+	bool have_stat;
+	struct statx stx;
+};
+
+/** Stat an entry of the directory being read into e->stx.  @return 0 or a negative errno. */
+static int wread_stat(struct wreader *r, struct wentry *e, bool follow) {
+	walk_count(r->w, IOQ_WALK_COUNT_STATS, 1);
+	int ret = stat_path(r->dfd, e->name, follow ? 0 : AT_SYMLINK_NOFOLLOW, &e->stx);
+	e->have_stat = ret == 0;
+	return ret;
+}
+
+/** Canonicalize a followed entry into r->canon.  @return 0 or a negative errno. */
+static int wread_canon(struct wreader *r, const char *name) {
+	size_t cap = PATH_MAX;
+	while (true) {
+		r->canon.len = 0;
+		if (wbytes_reserve(&r->canon, cap) != 0) {
+			return -ENOMEM;
+		}
+		long n = canon_path(r->dfd, name, (char *)r->canon.data, cap);
+		if (n == -ERANGE && cap < ((size_t)1 << 30)) {
+			cap *= 2;
+			continue;
+		}
+		if (n < 0) {
+			return (int)n;
+		}
+		r->canon.len = (size_t)n;
+		return 0;
+	}
+}
+
+/**
+ * Record a reported entry: in the directory's records, or (post-order, for
+ * a subdirectory to enter) in its own chunk.
+ * @return The record, or NULL (out of memory).
+ */
+static struct ioq_walk_rec *wread_record(struct wreader *r, struct wentry *e, bool own, const uint8_t *shown, uint32_t shown_len, uint32_t name_off) {
+	struct wbuild *b = own ? &r->self : &r->out;
+	struct ioq_walk_rec *rec = shown
+		? wbuild_add_path(b, false, shown, shown_len, name_off)
+		: wbuild_add(b, false, r->prefix.data, (uint32_t)r->prefix.len, r->prefix16, r->prefix_utf8, e->name, e->len);
+	if (rec) {
+		rec->depth = e->depth;
+		rec->type = e->type;
+	}
+	return rec;
+}
+
+/** Read one entry of the directory being read. */
+static void wread_entry(struct wreader *r, const char *name, uint32_t len, uint8_t dtype) {
+	struct ioq_walk *w = r->w;
+	const struct ioq_walk_config *cfg = &w->cfg;
+	bool std = cfg->flags & IOQ_WALK_STD;
+	struct wentry e = {.name = name, .len = len, .depth = r->dir->depth + 1, .type = dtype};
+
+	// The type, where the listing does not say
+	if (e.type == DT_UNKNOWN) {
+		int ret = wread_stat(r, &e, false);
+		if (ret != 0) {
+			wread_error(r, name, len, e.depth, DT_UNKNOWN, IOQ_WALK_OP_STAT, ret);
+			return;
+		}
+		e.type = wread_dtype(e.stx.stx_mode);
+	}
+
+	// Symlinks, when following them (a broken link is reported as itself)
+	if (e.type == DT_LNK && cfg->follow == IOQ_WALK_FOLLOW_ALWAYS) {
+		int ret = wread_stat(r, &e, true);
+		if (ret == 0) {
+			e.type = wread_dtype(e.stx.stx_mode);
+			e.followed = true;
+		} else if (ret != -ENOENT && ret != -ENOTDIR && (ret != -ELOOP || !std)) {
+			wread_error(r, name, len, e.depth, DT_LNK, IOQ_WALK_OP_STAT, ret);
+			return;
+		}
+	}
+
+	bool dir = e.type == DT_DIR;
+	bool descend = dir && e.depth < cfg->max_depth && !wmatch_globs_any(&w->prunes, name, len);
+
+	// A followed link back to a directory being walked
+	if (e.followed && dir) {
+		long at = wread_loop(r, wread_dev(&e.stx), e.stx.stx_ino);
+		if (at >= 0 && (descend || !std)) {
+			// aux: the depth of the directory it leads back to
+			struct ioq_walk_rec *rec = wread_error(r, name, len, e.depth, DT_DIR, IOQ_WALK_OP_LOOP, ELOOP);
+			if (rec) {
+				rec->aux = (uint32_t)at;
+			}
+			return;
+		}
+		if (at >= 0) {
+			descend = false;
+		}
+	}
+
+	// @std/fs shows followed links at their canonical path
+	const uint8_t *shown = NULL;
+	uint32_t shown_len = 0, name_off = 0;
+	if (e.followed && (cfg->flags & IOQ_WALK_CANON)) {
+		int ret = wread_canon(r, name);
+		if (ret != 0) {
+			wread_error(r, name, len, e.depth, e.type, IOQ_WALK_OP_REALPATH, ret);
+			return;
+		}
+		shown = r->canon.data;
+		shown_len = (uint32_t)r->canon.len;
+		name_off = shown_len;
+		while (name_off > 0 && shown[name_off - 1] != '/') {
+			--name_off;
+		}
+	}
+
+	// What is reported.  @std/fs reports a followed link to a file as the
+	// link (counted as a file), at its target's path, by the link's name
+	uint8_t shown_type = e.type;
+	if (std && e.followed && !dir) {
+		shown_type = DT_LNK;
+	}
+	bool reported;
+	if (shown) {
+		reported = wread_reported(w, e.type, e.depth, (const char *)shown + name_off, shown_len - name_off, shown, shown_len);
+	} else {
+		// The path is the prefix and the name: check its suffix in pieces
+		reported = e.depth >= cfg->min_depth && (cfg->types & (1u << e.type)) && wmatch_globs(&w->names, name, len)
+			&& wmatch_suffixes2(&w->exts, r->prefix.data, (uint32_t)r->prefix.len, (const uint8_t *)name, len);
+	}
+
+	// Mount points, known from a stat already made
+	bool mount = false;
+	if (descend && (cfg->flags & IOQ_WALK_XDEV) && e.have_stat && wread_dev(&e.stx) != w->root_dev) {
+		descend = false;
+		mount = true;
+	}
+
+	bool post = cfg->order == IOQ_WALK_POST && descend;
+	if (reported) {
+		if ((cfg->flags & IOQ_WALK_STAT) && !e.have_stat) {
+			int ret = wread_stat(r, &e, false);
+			if (ret != 0) {
+				// Listed, but it cannot be stat'ed (gone, or a directory
+				// without search permission): an error, as find reports it
+				wread_error(r, name, len, e.depth, e.type, IOQ_WALK_OP_STAT, ret);
+				return;
+			}
+		}
+		if (post && wread_kid_room(r) != 0) {
+			wread_nomem(r);
+			return;
+		}
+		struct ioq_walk_rec *rec = wread_record(r, &e, post, shown, shown_len, name_off);
+		if (!rec) {
+			wread_nomem(r);
+			return;
+		}
+		rec->type = shown_type;
+		if (e.followed) {
+			rec->flags |= IOQ_WALK_REC_FOLLOWED;
+		}
+		if (mount) {
+			rec->flags |= IOQ_WALK_REC_MOUNT;
+		}
+		if (cfg->flags & IOQ_WALK_STAT) {
+			*wbuild_stat(post ? &r->self : &r->out) = e.stx;
+		}
+		if (shown && std && !dir && wbuild_name_apart(&r->out, name, len) != 0) {
+			wread_nomem(r);
+			return;
+		}
+	}
+
+	if (!descend) {
+		return;
+	}
+	if (wread_kid_room(r) != 0) {
+		wread_nomem(r);
+		return;
+	}
+	struct wnode *kid = wnode_new(r->dir, name, len, WNODE_DIR);
+	if (!kid) {
+		if (post && reported) {
+			wbuild_drop_last(&r->self);
+		}
+		wread_nomem(r);
+		return;
+	}
+	if (e.followed) {
+		kid->flags |= WNODE_FOLLOWED;
+	}
+	if (e.have_stat && e.type == DT_DIR) {
+		kid->dev = wread_dev(&e.stx);
+		kid->ino = e.stx.stx_ino;
+		kid->flags |= WNODE_HAS_ID;
+	}
+	if (shown) {
+		// Its entries' paths start from its canonical path
+		bool root = shown_len == 1 && shown[0] == '/';
+		kid->prefix = malloc(shown_len + 1);
+		if (!kid->prefix) {
+			if (post && reported) {
+				wbuild_drop_last(&r->self);
+			}
+			wnode_unref(w, kid);
+			wread_nomem(r);
+			return;
+		}
+		memcpy(kid->prefix, shown, shown_len);
+		kid->prefix_len = shown_len;
+		if (!root) {
+			kid->prefix[kid->prefix_len++] = '/';
+		}
+	}
+	struct wnode *end = NULL;
+	if (cfg->order == IOQ_WALK_POST) {
+		end = wnode_new(kid, NULL, 0, WNODE_END);
+		int err;
+		kid->self = wbuild_finish(&r->self, &err);
+		if (!end || err) {
+			wnode_unref(w, end);
+			wnode_unref(w, kid);
+			wread_nomem(r);
+			return;
+		}
+		end->state = WNODE_READ;
+	}
+	r->kids[r->nkids] = kid;
+	r->gated[r->nkids] = (cfg->flags & IOQ_WALK_GATE) != 0;
+	r->ends[r->nkids] = end;
+	++r->nkids;
+}
+
+/*
+ * Listing.
+ */
+
+/** Whether a name is "." or "..". */
+static bool wread_dots(const char *name) {
+	return name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0));
+}
+
+/** Keep an entry for sorting.  @return 0 or -ENOMEM. */
+static int wread_keep(struct wreader *r, const char *name, size_t len, uint8_t type) {
+	if (r->nsorted == r->sorted_cap) {
+		uint32_t cap = r->sorted_cap ? r->sorted_cap * 2 : 256;
+		struct wsorted *sorted = realloc(r->sorted, cap * sizeof(*sorted));
+		if (!sorted) {
+			return -ENOMEM;
+		}
+		r->sorted = sorted;
+		r->sorted_cap = cap;
+	}
+	struct wsorted *s = &r->sorted[r->nsorted];
+	s->off = (uint32_t)r->names.len;
+	s->len = (uint16_t)len;
+	s->type = type;
+	// With its NUL: stat and open want one
+	if (wbytes_append(&r->names, name, len + 1) != 0) {
+		return -ENOMEM;
+	}
+	++r->nsorted;
+	return 0;
+}
+
+/** Byte order of two kept names. */
+static int wread_cmp(const void *a, const void *b, void *arg) {
+	const struct wsorted *x = a, *y = b;
+	const uint8_t *names = arg;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(names + x->off, names + y->off, n);
+	return c ? c : (int)x->len - (int)y->len;
+}
+
+/** List the directory being read. */
+static void wread_list(struct wreader *r) {
+	struct ioq_walk *w = r->w;
+	bool sort = w->cfg.flags & IOQ_WALK_SORT;
+	r->nsorted = 0;
+	r->names.len = 0;
+	while (!walk_cancelled(w)) {
+		long n = syscall(SYS_getdents64, r->dfd, r->dents, DIR_BUF_SIZE);
+		walk_count(w, IOQ_WALK_COUNT_READS, 1);
+		if (n < 0) {
+			wread_error(r, NULL, 0, r->dir->depth, DT_DIR, IOQ_WALK_OP_READDIR, -errno);
+			break;
+		}
+		if (n == 0) {
+			break;
+		}
+		for (long pos = 0; pos < n;) {
+			const struct wread_dirent *de = (const void *)(r->dents + pos);
+			pos += de->d_reclen;
+			const char *name = de->d_name;
+			if (wread_dots(name)) {
+				continue;
+			}
+			size_t len = strlen(name);
+			if (sort) {
+				if (wread_keep(r, name, len, de->d_type) != 0) {
+					wread_nomem(r);
+				}
+			} else {
+				wread_entry(r, name, (uint32_t)len, de->d_type);
+			}
+		}
+	}
+	if (sort && r->nsorted) {
+		qsort_r(r->sorted, r->nsorted, sizeof(*r->sorted), wread_cmp, r->names.data);
+		for (uint32_t i = 0; i < r->nsorted && !walk_cancelled(w); ++i) {
+			const struct wsorted *s = &r->sorted[i];
+			wread_entry(r, (const char *)r->names.data + s->off, s->len, s->type);
+		}
+	}
+}
+
+/*
+ * A node.
+ */
+
+/** Finish a node's result from what the reader gathered. */
+static void wread_result(struct wreader *r, struct wresult *res) {
+	if (r->nomem) {
+		wread_error(r, NULL, 0, r->dir->depth, DT_DIR, IOQ_WALK_OP_READDIR, ENOMEM);
+		r->nomem = false;
+	}
+	int err;
+	res->chunk = wbuild_finish(&r->out, &err);
+	res->kids = r->kids;
+	res->nkids = r->nkids;
+	res->gated = r->gated;
+	res->ends = r->w->cfg.order == IOQ_WALK_POST ? r->ends : NULL;
+}
+
+/** Whether the directory's device and inode are wanted. */
+static bool wread_wants_id(const struct ioq_walk *w) {
+	return (w->cfg.flags & IOQ_WALK_XDEV) || w->cfg.follow == IOQ_WALK_FOLLOW_ALWAYS;
+}
+
+/** Read the root: its own record, then (a directory) its entries. */
+static void wread_root(struct wreader *r, struct wnode *root, struct wresult *res) {
+	struct ioq_walk *w = r->w;
+	const struct ioq_walk_config *cfg = &w->cfg;
+	bool std = cfg->flags & IOQ_WALK_STD;
+	bool follow = std || cfg->follow != IOQ_WALK_FOLLOW_NEVER;
+
+	// The root's own name: its last component, trailing slashes aside
+	uint32_t end = w->root_shown_len;
+	while (end > 1 && w->root_shown[end - 1] == '/') {
+		--end;
+	}
+	uint32_t name_off = end;
+	while (name_off > 0 && w->root_shown[name_off - 1] != '/') {
+		--name_off;
+	}
+	if (name_off == end && end > 0) {
+		name_off = end - 1;
+	}
+
+	int fd = -EMFILE;
+	if (w->root_len == 0) {
+		fd = -ENOENT;
+	} else {
+		char *path = w->root;
+		if (w->root_len < PATH_MAX) {
+			fd = openat(AT_FDCWD, path, WREAD_OPEN | (follow ? 0 : O_NOFOLLOW));
+			fd = fd < 0 ? -errno : fd;
+		} else {
+			// Follows symlinks on the way, as a short path would; the
+			// last component as the walk says
+			fd = wread_open_path(AT_FDCWD, path, w->root_len, false);
+		}
+		walk_count(w, IOQ_WALK_COUNT_OPENS, 1);
+	}
+
+	struct wentry e = {.depth = 0, .type = DT_DIR};
+	int open_err = fd < 0 ? fd : 0;
+	int stat_err = 0;
+	if (fd >= 0) {
+		walk_count(w, IOQ_WALK_COUNT_STATS, 1);
+		stat_err = stat_path(fd, "", AT_EMPTY_PATH, &e.stx);
+		e.have_stat = stat_err == 0;
+	} else if (w->root_len > 0 && w->root_len < PATH_MAX) {
+		walk_count(w, IOQ_WALK_COUNT_STATS, 1);
+		stat_err = stat_path(AT_FDCWD, w->root, follow ? 0 : AT_SYMLINK_NOFOLLOW, &e.stx);
+		if (stat_err != 0 && follow && !std && (stat_err == -ENOENT || stat_err == -ENOTDIR || stat_err == -ELOOP)) {
+			// find -H/-L: a broken link as the root is reported as itself
+			stat_err = stat_path(AT_FDCWD, w->root, AT_SYMLINK_NOFOLLOW, &e.stx);
+		}
+		e.have_stat = stat_err == 0;
+		if (e.have_stat) {
+			e.type = wread_dtype(e.stx.stx_mode);
+		}
+	} else {
+		stat_err = open_err;
+	}
+
+	r->prefix.len = 0;
+	r->prefix16 = 0;
+	r->prefix_utf8 = true;
+	if (stat_err != 0) {
+		// Nothing to show: only the error
+		struct ioq_walk_rec *rec = wbuild_add_path(&r->out, true, w->root_shown, w->root_shown_len, name_off);
+		if (rec) {
+			rec->flags |= IOQ_WALK_REC_ERROR | IOQ_WALK_REC_ROOT;
+			rec->err = stat_err < 0 ? -stat_err : stat_err;
+			rec->op = IOQ_WALK_OP_STAT;
+			rec->type = DT_UNKNOWN;
+		}
+		if (fd >= 0) {
+			close(fd);
+		}
+		res->fd = -1;
+		wread_result(r, res);
+		return;
+	}
+
+	if (e.have_stat) {
+		w->root_dev = wread_dev(&e.stx);
+		res->has_id = true;
+		res->dev = w->root_dev;
+		res->ino = e.stx.stx_ino;
+	}
+
+	// Its record (@std/fs reports the root as a directory entry, whatever it is)
+	uint8_t as = std ? DT_DIR : e.type;
+	bool post = cfg->order == IOQ_WALK_POST;
+	const char *name = (const char *)w->root_shown + name_off;
+	if (wread_reported(w, as, 0, name, end - name_off, w->root_shown, w->root_shown_len)) {
+		struct wbuild *b = post ? &r->self : &r->out;
+		struct ioq_walk_rec *rec = wbuild_add_path(b, false, w->root_shown, w->root_shown_len, name_off);
+		if (rec) {
+			rec->type = e.type;
+			rec->flags |= IOQ_WALK_REC_ROOT;
+			if (cfg->flags & IOQ_WALK_STAT) {
+				*wbuild_stat(b) = e.stx;
+			}
+		} else {
+			wread_nomem(r);
+		}
+		if (post) {
+			int err;
+			root->self = wbuild_finish(&r->self, &err);
+		}
+	}
+
+	if (fd < 0) {
+		// A directory that cannot be opened, or not a directory at all
+		bool notdir = e.type != DT_DIR;
+		if ((!notdir || std) && cfg->max_depth > 0) {
+			struct ioq_walk_rec *rec = wbuild_add_path(&r->out, true, w->root_shown, w->root_shown_len, name_off);
+			if (rec) {
+				rec->flags |= IOQ_WALK_REC_ERROR | IOQ_WALK_REC_ROOT;
+				rec->err = notdir ? ENOTDIR : -open_err;
+				rec->op = IOQ_WALK_OP_OPENDIR;
+				rec->type = e.type;
+			}
+		}
+		res->fd = -1;
+		wread_result(r, res);
+		return;
+	}
+
+	res->fd = fd;
+	if (cfg->max_depth > 0) {
+		r->dir = root;
+		r->dfd = fd;
+		r->dev = res->dev;
+		r->ino = res->ino;
+		r->prefix.len = 0;
+		if (wbytes_append(&r->prefix, w->root_prefix, w->root_prefix_len) != 0) {
+			wread_nomem(r);
+		}
+		bool valid = true;
+		r->prefix16 = utf8_len16(r->prefix.data, r->prefix.len, &valid);
+		r->prefix_utf8 = valid;
+		wread_list(r);
+	}
+	wread_result(r, res);
+}
+
+void wread_node(struct wreader *r, struct wjob *job, struct wresult *res) {
+	struct ioq_walk *w = r->w;
+	struct wnode *n = job->node;
+	memset(res, 0, sizeof(*res));
+	res->fd = -1;
+	r->dir = n;
+	r->dfd = -1;
+	r->nkids = 0;
+	r->nomem = false;
+
+	if (n->kind == WNODE_ROOT) {
+		wread_root(r, n, res);
+		return;
+	}
+
+	if (wread_set_prefix(r, n) != 0) {
+		wread_nomem(r);
+		wread_result(r, res);
+		return;
+	}
+
+	int fd = wread_open(r, n, job->anchor);
+	walk_count(w, IOQ_WALK_COUNT_OPENS, 1);
+	if (fd == -EMFILE || fd == -ENFILE) {
+		pthread_mutex_lock(&w->lock);
+		// Other readers will give descriptors back, or anchors can be
+		// closed: try again later, with a lower limit
+		bool others = w->reading > 1 || w->fds.cached > 0;
+		pthread_mutex_unlock(&w->lock);
+		if (others) {
+			res->retry = true;
+			return;
+		}
+	}
+	if (fd < 0) {
+		wread_error(r, NULL, 0, n->depth, DT_DIR, IOQ_WALK_OP_OPENDIR, fd);
+		wread_result(r, res);
+		return;
+	}
+
+	if (wread_wants_id(w)) {
+		struct statx stx;
+		walk_count(w, IOQ_WALK_COUNT_STATS, 1);
+		if (stat_path(fd, "", AT_EMPTY_PATH, &stx) == 0) {
+			res->has_id = true;
+			res->dev = wread_dev(&stx);
+			res->ino = stx.stx_ino;
+		}
+		if ((w->cfg.flags & IOQ_WALK_XDEV) && res->has_id && res->dev != w->root_dev) {
+			// Another file system (checked on what was opened): not entered
+			close(fd);
+			wread_result(r, res);
+			return;
+		}
+	}
+
+	r->dfd = fd;
+	r->dev = res->dev;
+	r->ino = res->ino;
+	wread_list(r);
+	res->fd = fd;
+	wread_result(r, res);
+}

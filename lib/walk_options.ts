@@ -1,0 +1,355 @@
+/**
+ * `WalkOptions`: what `walk()` takes, checked, with `@std/fs` walk's
+ * defaults, and turned into the engine's configuration.
+ *
+ * @module
+ */
+
+import type { EngineConfig, EngineItem } from "./engine.ts";
+import { DT, WALK, WALK_LAYOUT } from "./layout.ts";
+import { basename, childPrefixBytes, normalizeBytes, rootBytes } from "./path.ts";
+import { IoQueue, type IoQueueOptions } from "./queue.ts";
+
+/**
+ * Options for `walk()`.  The first nine are those of `@std/fs` `walk`, with
+ * the same defaults and meaning.
+ *
+ * @example Markdown files, depth first, on a queue of two threads, with a time limit
+ * ```ts
+ * import { walk, type WalkOptions } from "@ioq/ioq";
+ *
+ * const options: WalkOptions = {
+ *   maxDepth: 3,
+ *   exts: [".md"],
+ *   skip: [/node_modules/, /\.git$/],
+ *   order: "dfs",
+ *   onError: (error, path) => console.error(path, error.message),
+ *   signal: AbortSignal.timeout(10_000),
+ *   queue: { threads: 2 },
+ * };
+ * for await (const entry of walk(".", options)) console.log(entry.path);
+ * ```
+ */
+export interface WalkOptions {
+  /**
+   * The deepest level to yield: the root is 0, its entries 1.
+   *
+   * @default {Infinity}
+   */
+  maxDepth?: number;
+  /**
+   * Yield files (and other non-directories: FIFOs, sockets, devices).
+   *
+   * @default {true}
+   */
+  includeFiles?: boolean;
+  /**
+   * Yield directories, the root included.
+   *
+   * @default {true}
+   */
+  includeDirs?: boolean;
+  /**
+   * Yield symlinks (when not following them).
+   *
+   * @default {true}
+   */
+  includeSymlinks?: boolean;
+  /**
+   * Follow symlinks: descend into linked directories and yield linked files
+   * at their target.  A link back to a directory being walked is reported
+   * as an error (`Deno.errors.FilesystemLoop`, code `ELOOP`) and not
+   * descended; a broken link is yielded as a symlink.
+   *
+   * @default {false}
+   */
+  followSymlinks?: boolean;
+  /**
+   * When following symlinks, show paths through them resolved to their
+   * canonical path (as `Deno.realPath` gives it) rather than as found.  The
+   * resolution works on bytes, relative to the directory holding the link,
+   * so names that are not UTF-8 (see `pathBytes`) and paths longer than
+   * `PATH_MAX` resolve too.
+   *
+   * @default {true}
+   */
+  canonicalize?: boolean;
+  /**
+   * Yield only paths ending in one of these extensions (`".ts"` or `"ts"`).
+   *
+   * @default {undefined}
+   */
+  exts?: string[];
+  /**
+   * Yield only paths matching one of these patterns.
+   *
+   * @default {undefined}
+   */
+  match?: RegExp[];
+  /**
+   * Skip paths matching one of these patterns; a skipped directory is not
+   * descended.
+   *
+   * @default {undefined}
+   */
+  skip?: RegExp[];
+  /**
+   * `"bfs"`: breadth-first, every directory's entries, directories in the
+   * order they were found (shallow before deep).  `"dfs"`: depth-first, a
+   * directory's entries, then each subdirectory's subtree in turn.  Either
+   * way the order is the same whatever the number of threads, and a
+   * directory comes before its contents.
+   *
+   * @default {"bfs"}
+   */
+  order?: "bfs" | "dfs";
+  /**
+   * Give each directory's entries in byte order of their names, so two
+   * walks of the same tree yield the same sequence.
+   *
+   * @default {false}
+   */
+  sort?: boolean;
+  /**
+   * Stops the walk: the iterator throws the signal's reason, and everything
+   * the walk opened is closed.
+   *
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+  /**
+   * Called for an error (a directory that cannot be read, a loop, an entry
+   * that vanished, the root itself); the walk goes on.  Without it, the
+   * first error is thrown and the walk ends, as `@std/fs` `walk` does.
+   *
+   * @default {undefined}
+   */
+  onError?: (error: Error, path: string) => void;
+  /**
+   * Give every entry its `stat` (an lstat; the target's stat for followed
+   * symlinks), fetched on the worker threads.  An entry that is listed but
+   * cannot be stat'ed (it vanished, or its directory is readable but not
+   * searchable) is reported as an error instead, as `find` does.
+   *
+   * @default {false}
+   */
+  stat?: boolean;
+  /**
+   * Do not descend into directories on another file system than the root
+   * (mount points are yielded, not entered), as `find -xdev`.
+   *
+   * @default {false}
+   */
+  sameFilesystem?: boolean;
+  /**
+   * The queue to use (the walk uses its workers alone while it runs, and
+   * leaves it open; its other calls and a second walk meanwhile throw
+   * `Deno.errors.Busy`), or options for a queue of its own, closed when the
+   * walk ends.
+   *
+   * @default {{} (a new queue with default options)}
+   */
+  queue?: IoQueue | IoQueueOptions;
+}
+
+/** A pattern `match` and `skip` take: a RegExp, or a string as `String.match()` takes it. */
+type Pattern = RegExp | string;
+
+/** What a walk does, once its options are checked. */
+export interface WalkPlan {
+  /** The root as given, as text (for @std/fs's filters on the root). */
+  given: string;
+  /** The root's path as shown (normalized), and its name. */
+  shown: string;
+  rootName: string;
+  /** The engine's configuration and items. */
+  config: EngineConfig;
+  items: EngineItem[];
+  /** Filters on yielded paths, in JavaScript. */
+  match: Pattern[] | undefined;
+  skip: Pattern[] | undefined;
+  exts: string[] | undefined;
+  includeDirs: boolean;
+  /** Nothing at all to walk (maxDepth < 0). */
+  empty: boolean;
+  signal: AbortSignal | undefined;
+  onError: ((error: Error, path: string) => void) | undefined;
+  queue: IoQueue | IoQueueOptions | undefined;
+}
+
+/** Checks a boolean option. */
+function bool(name: string, value: unknown): boolean {
+  if (typeof value !== "boolean") {
+    throw new TypeError(`Cannot walk: ${name} must be a boolean, not ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A value, for a message. */
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "object" || typeof value === "function") return `a ${typeof value}`;
+  return String(value);
+}
+
+/** Checks `match`/`skip`: an array of RegExps (or strings, as @std/fs takes them). */
+function patterns(name: string, value: unknown): Pattern[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.some((p) => !(p instanceof RegExp) && typeof p !== "string")) {
+    throw new TypeError(`Cannot walk: ${name} must be an array of RegExps, not ${describe(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Whether a path matches, as `path.match(pattern)` says (as @std/fs tests
+ * it): a global RegExp is searched from the start each time, not from its
+ * lastIndex, as `test()` would.
+ */
+function matches(pattern: Pattern, path: string): boolean {
+  if (typeof pattern === "string" || pattern.global) return path.match(pattern) !== null;
+  return pattern.test(path);
+}
+
+/** `@std/fs` walk's filter: extensions, then match, then skip. */
+export function include(
+  path: string,
+  exts: string[] | undefined,
+  match: Pattern[] | undefined,
+  skip: Pattern[] | undefined,
+): boolean {
+  if (exts && !exts.some((ext) => path.endsWith(ext))) return false;
+  if (match && !match.some((pattern) => matches(pattern, path))) return false;
+  if (skip && skip.some((pattern) => matches(pattern, path))) return false;
+  return true;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The DT_* types `includeFiles` covers: everything but directories and symlinks. */
+const FILE_TYPES = [DT.UNKNOWN, DT.FIFO, DT.CHR, DT.BLK, DT.REG, DT.SOCK];
+
+/**
+ * Checks the options and plans the walk.  Nothing is opened here.
+ *
+ * @throws {TypeError} For an option of the wrong type, naming it.
+ */
+export function plan(root: string | URL, options: WalkOptions): WalkPlan {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`Cannot walk: the options must be an object, not ${describe(options)}`);
+  }
+  const {
+    maxDepth = Infinity,
+    includeFiles = true,
+    includeDirs = true,
+    includeSymlinks = true,
+    followSymlinks = false,
+    canonicalize = true,
+    order = "bfs",
+    sort = false,
+    stat = false,
+    sameFilesystem = false,
+    signal,
+    onError,
+    queue,
+  } = options;
+  const bytes = rootBytes(root);
+  if (bytes.includes(0)) {
+    throw new TypeError(`Cannot walk '${decoder.decode(bytes)}': the path contains a NUL byte`);
+  }
+  if (typeof maxDepth !== "number" || Number.isNaN(maxDepth)) {
+    throw new TypeError(`Cannot walk: maxDepth must be a number, not ${describe(maxDepth)}`);
+  }
+  for (
+    const [name, value] of Object.entries({
+      includeFiles,
+      includeDirs,
+      includeSymlinks,
+      followSymlinks,
+      canonicalize,
+      sort,
+      stat,
+      sameFilesystem,
+    })
+  ) bool(name, value);
+  if (order !== "bfs" && order !== "dfs") {
+    throw new TypeError(`Cannot walk: order must be "bfs" or "dfs", not ${describe(order)}`);
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`Cannot walk: signal must be an AbortSignal, not ${describe(signal)}`);
+  }
+  if (onError !== undefined && typeof onError !== "function") {
+    throw new TypeError(`Cannot walk: onError must be a function, not ${describe(onError)}`);
+  }
+  if (
+    queue !== undefined && !(queue instanceof IoQueue) &&
+    (queue === null || typeof queue !== "object" || Array.isArray(queue))
+  ) {
+    throw new TypeError(
+      `Cannot walk: queue must be an IoQueue or IoQueueOptions, not ${describe(queue)}`,
+    );
+  }
+  const { exts } = options;
+  if (exts !== undefined && (!Array.isArray(exts) || exts.some((e) => typeof e !== "string"))) {
+    throw new TypeError(`Cannot walk: exts must be an array of strings, not ${describe(exts)}`);
+  }
+  const match = patterns("match", options.match);
+  const skip = patterns("skip", options.skip);
+  const dotted = exts?.map((ext) => ext.startsWith(".") ? ext : `.${ext}`);
+
+  // The root as @std/fs shows it (normalized) and filters it (as given)
+  const given = typeof root === "string" ? root : decoder.decode(bytes);
+  const shownBytes = normalizeBytes(bytes);
+  const shown = decoder.decode(shownBytes);
+
+  // @std/fs yields the root if it passes the filters, and enters it unless skipped
+  const enterRoot = maxDepth >= 1 && include(given, undefined, undefined, skip);
+  const depth = enterRoot ? Math.min(Math.floor(maxDepth), WALK_LAYOUT.NO_MAX - 1) : 0;
+
+  let types = 0;
+  if (includeFiles) { for (const t of FILE_TYPES) types |= 1 << t; }
+  if (includeDirs) types |= 1 << DT.DIR;
+  if (includeSymlinks) types |= 1 << DT.LNK;
+
+  const items: EngineItem[] = [
+    { kind: WALK.ITEM_ROOT, bytes },
+    { kind: WALK.ITEM_ROOT_SHOWN, bytes: shownBytes },
+    { kind: WALK.ITEM_ROOT_PREFIX, bytes: childPrefixBytes(shownBytes) },
+  ];
+  for (const ext of dotted ?? []) items.push({ kind: WALK.ITEM_EXT, bytes: encoder.encode(ext) });
+
+  let flags = WALK.STD;
+  if (stat) flags |= WALK.STAT;
+  if (sameFilesystem) flags |= WALK.XDEV;
+  if (sort) flags |= WALK.SORT;
+  if (skip) flags |= WALK.GATE;
+  if (followSymlinks && canonicalize) flags |= WALK.CANON;
+
+  return {
+    given,
+    shown,
+    rootName: basename(shown),
+    config: {
+      flags,
+      order: order === "dfs" ? WALK.DFS : WALK.BFS,
+      follow: followSymlinks ? WALK.FOLLOW_ALWAYS : WALK.FOLLOW_ROOT,
+      minDepth: 0,
+      maxDepth: maxDepth === Infinity && enterRoot ? WALK_LAYOUT.NO_MAX : depth,
+      types,
+      terminator: 0x0a,
+      fdLimit: 0,
+    },
+    items,
+    match,
+    skip,
+    exts: dotted,
+    includeDirs,
+    empty: maxDepth < 0,
+    signal,
+    onError,
+    queue,
+  };
+}
