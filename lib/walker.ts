@@ -1224,7 +1224,6 @@ interface Reading {
 // --- The find(1)-style walk of the CLI (moving to the engine) ---
 
 import type { WalkOptions } from "./walk_options.ts";
-import { normalize } from "./walk_path.ts";
 
 /** Applies defaults and checks option types. */
 function configure(options: WalkOptions): WalkConfig {
