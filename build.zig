@@ -40,6 +40,7 @@ const lib_sources = [_][]const u8{
     "worker.c",
     "wout.c",
     "wread.c",
+    "wring.c",
     "wsched.c",
 };
 

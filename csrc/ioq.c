@@ -13,6 +13,7 @@
 #include "dir.h"
 #include "dirtab.h"
 #include "queue.h"
+#include "uring.h"
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -162,19 +162,5 @@ void exec_run(struct ioq_ent *ent, char *scratch);
  */
 void exec_opendir_done(struct ioq *q, struct ioq_ent *ent, int fd, char *scratch);
 
-#if IOQ_WITH_URING
-/**
- * Set up one ring per worker, sharing one io-wq pool.
- * @return 0, or the negative errno value of the first failure (then no ring
- *         is left set up).
- */
-int uring_setup(struct ioq *q);
-
-/** Tear down every ring that was set up. */
-void uring_teardown(struct ioq *q);
-
-/** A worker's loop when it has a ring. */
-void uring_work(struct ioq_worker *w);
-#endif
 
 #endif // IOQ_QUEUE_H

@@ -24,6 +24,7 @@
 #include "dir.h"
 #include "inject.h"
 #include "queue.h"
+#include "uring.h"
 #include "wserve.h"
 #include "stat.h"
 #include <errno.h>
@@ -31,15 +32,6 @@
 #include <liburing.h>
 #include <time.h>
 #include <unistd.h>
-
-/** SQ entries per ring (one page of SQEs); the CQ gets twice as many. */
-#define URING_ENTRIES 64
-
-/** Consecutive fruitless submit failures before a ring is given up. */
-#define URING_SUBMIT_TRIES 32
-
-/** Bit of ioq::uring_ops for an op. */
-#define URING_OP(op) (1u << (op))
 
 /** A worker's io_uring state. */
 struct uring_state {
@@ -162,8 +154,7 @@ fail:
 	return ret;
 }
 
-/** Whether a ring error means "the ring cannot do this op here". */
-static bool uring_unsupported(int res) {
+bool uring_unsupported(int res) {
 	return res == -EINVAL || res == -EOPNOTSUPP || res == -ENOSYS;
 }
 
@@ -268,8 +259,7 @@ static unsigned uring_reap(struct uring_state *st) {
 	}
 }
 
-/** Sleep a little between retries. */
-static void uring_backoff(unsigned tries) {
+void uring_backoff(unsigned tries) {
 	struct timespec ts = {0, 20000L * (tries < 50 ? tries : 50)};
 	nanosleep(&ts, NULL);
 }
@@ -355,7 +345,9 @@ static void uring_fill(struct uring_state *st) {
 			st->stop = true;
 		} else if (ent->op == IOQ_WALK) {
 			// Lent to a walk (the ring is idle: a walk starts on an idle queue)
-			walk_serve(st->worker);
+			if (walk_serve(st->worker, st->broken ? NULL : st->ring)) {
+				st->broken = true;
+			}
 			worker_finish(q, &st->done, ent);
 		} else if (exec_cancelled(q, ent)) {
 			worker_finish(q, &st->done, ent);

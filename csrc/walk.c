@@ -46,23 +46,40 @@
 #include <stdlib.h>
 #include <string.h>
 
+/** The most directories a worker takes at once, without and with a ring. */
+#define WALK_TAKE 4
+#define WALK_TAKE_RING 16
+
 /** Bytes of a spec item's header: kind, flags, zero, length. */
 #define WALK_ITEM_HEADER 8
 
-void walk_serve(struct ioq_worker *worker) {
+bool walk_serve(struct ioq_worker *worker, struct io_uring *ring) {
 	struct ioq_walk *w = worker->queue->walk;
 	if (!w) {
-		return;
+		return false;
 	}
 	struct wreader r;
-	wreader_init(&r, w, worker->scratch);
-	struct wjob job;
-	while (wsched_take(w, &job)) {
-		struct wresult res;
-		wread_node(&r, &job, &res);
-		wsched_done(w, &job, &res);
+	if (wreader_init(&r, w, worker->scratch, ring) != 0) {
+		// Other workers may still serve; this one cannot
+		wreader_free(&r);
+		return false;
 	}
+	// A worker with a ring opens a batch of directories with one submit
+	uint32_t max = ring ? WALK_TAKE_RING : WALK_TAKE;
+	struct wjob jobs[WALK_TAKE_RING];
+	int fds[WALK_TAKE_RING];
+	uint32_t n;
+	while ((n = wsched_take(w, jobs, max)) > 0) {
+		wread_open_all(&r, jobs, n, fds);
+		for (uint32_t i = 0; i < n; ++i) {
+			struct wresult res;
+			wread_node(&r, &jobs[i], fds[i], &res);
+			wsched_done(w, &jobs[i], &res);
+		}
+	}
+	bool broken = r.ring.broken;
 	wreader_free(&r);
+	return broken;
 }
 
 /** Copy an item's bytes (with a NUL after them).  @return The copy, or NULL. */

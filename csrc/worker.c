@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "dir.h"
 #include "queue.h"
+#include "uring.h"
 #include "wserve.h"
 #include <errno.h>
 #include <signal.h>
@@ -72,7 +73,7 @@ static void worker_sync_loop(struct ioq_worker *w) {
 			break;
 		}
 		if (ent->op == IOQ_WALK) {
-			walk_serve(w);
+			walk_serve(w, NULL);
 		} else if (!exec_cancelled(q, ent)) {
 			exec_run(ent, w->scratch);
 		}

@@ -48,14 +48,18 @@ static uint8_t wread_dtype(uint16_t mode) {
 	return (uint8_t)((mode & S_IFMT) >> 12);
 }
 
-void wreader_init(struct wreader *r, struct ioq_walk *w, char *dents) {
+int wreader_init(struct wreader *r, struct ioq_walk *w, char *dents, struct io_uring *ring) {
 	memset(r, 0, sizeof(*r));
 	r->w = w;
 	r->dents = dents;
 	r->dfd = -1;
+	r->ring.ring = ring;
+	r->ring.q = w->q;
 	bool stats = w->cfg.flags & IOQ_WALK_STAT;
 	wbuild_init(&r->out, stats, (uint8_t)w->cfg.terminator);
 	wbuild_init(&r->self, stats, (uint8_t)w->cfg.terminator);
+	r->pre = malloc(WRING_MAX * sizeof(*r->pre));
+	return r->pre ? 0 : -ENOMEM;
 }
 
 void wreader_free(struct wreader *r) {
@@ -68,7 +72,8 @@ void wreader_free(struct wreader *r) {
 	free(r->kids);
 	free(r->gated);
 	free(r->ends);
-	free(r->sorted);
+	free(r->listed);
+	free(r->pre);
 }
 
 /*
@@ -309,6 +314,8 @@ static bool wread_reported(struct ioq_walk *w, uint8_t type, uint32_t depth, con
 
 /** What is known of an entry while it is classified. */
 struct wentry {
+	/** What was listed (and fetched ahead). */
+	struct wlisted *l;
 	const char *name;
 	uint32_t len;
 	uint32_t depth;
@@ -321,10 +328,23 @@ struct wentry {
 	struct statx stx;
 };
 
-/** Stat an entry of the directory being read into e->stx.  @return 0 or a negative errno. */
+/**
+ * Stat an entry of the directory being read into e->stx: the stat fetched
+ * ahead, when it is the one wanted, else one now.
+ * @return 0 or a negative errno.
+ */
 static int wread_stat(struct wreader *r, struct wentry *e, bool follow) {
-	walk_count(r->w, IOQ_WALK_COUNT_STATS, 1);
-	int ret = stat_path(r->dfd, e->name, follow ? 0 : AT_SYMLINK_NOFOLLOW, &e->stx);
+	int ret;
+	if (e->l->pre == (int8_t)follow) {
+		e->l->pre = -1;
+		ret = e->l->pre_res;
+		if (ret == 0) {
+			e->stx = *e->l->pre_stx;
+		}
+	} else {
+		walk_count(r->w, IOQ_WALK_COUNT_STATS, 1);
+		ret = stat_path(r->dfd, e->name, follow ? 0 : AT_SYMLINK_NOFOLLOW, &e->stx);
+	}
 	e->have_stat = ret == 0;
 	return ret;
 }
@@ -368,11 +388,13 @@ static struct ioq_walk_rec *wread_record(struct wreader *r, struct wentry *e, bo
 }
 
 /** Read one entry of the directory being read. */
-static void wread_entry(struct wreader *r, const char *name, uint32_t len, uint8_t dtype) {
+static void wread_entry(struct wreader *r, struct wlisted *l) {
 	struct ioq_walk *w = r->w;
 	const struct ioq_walk_config *cfg = &w->cfg;
 	bool std = cfg->flags & IOQ_WALK_STD;
-	struct wentry e = {.name = name, .len = len, .depth = r->dir->depth + 1, .type = dtype};
+	const char *name = l->name;
+	uint32_t len = l->len;
+	struct wentry e = {.l = l, .name = name, .len = len, .depth = r->dir->depth + 1, .type = l->type};
 
 	// The type, where the listing does not say
 	if (e.type == DT_UNKNOWN) {
@@ -559,43 +581,95 @@ static bool wread_dots(const char *name) {
 	return name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0));
 }
 
-/** Keep an entry for sorting.  @return 0 or -ENOMEM. */
-static int wread_keep(struct wreader *r, const char *name, size_t len, uint8_t type) {
-	if (r->nsorted == r->sorted_cap) {
-		uint32_t cap = r->sorted_cap ? r->sorted_cap * 2 : 256;
-		struct wsorted *sorted = realloc(r->sorted, cap * sizeof(*sorted));
-		if (!sorted) {
-			return -ENOMEM;
+/** Make room for one more listed entry.  @return The slot, or NULL. */
+static struct wlisted *wread_listed_slot(struct wreader *r) {
+	if (r->nlisted == r->listed_cap) {
+		uint32_t cap = r->listed_cap ? r->listed_cap * 2 : 256;
+		struct wlisted *listed = realloc(r->listed, cap * sizeof(*listed));
+		if (!listed) {
+			return NULL;
 		}
-		r->sorted = sorted;
-		r->sorted_cap = cap;
+		r->listed = listed;
+		r->listed_cap = cap;
 	}
-	struct wsorted *s = &r->sorted[r->nsorted];
-	s->off = (uint32_t)r->names.len;
-	s->len = (uint16_t)len;
-	s->type = type;
-	// With its NUL: stat and open want one
-	if (wbytes_append(&r->names, name, len + 1) != 0) {
-		return -ENOMEM;
-	}
-	++r->nsorted;
-	return 0;
+	return &r->listed[r->nlisted++];
 }
 
-/** Byte order of two kept names. */
-static int wread_cmp(const void *a, const void *b, void *arg) {
-	const struct wsorted *x = a, *y = b;
-	const uint8_t *names = arg;
+/** Byte order of two listed names. */
+static int wread_cmp(const void *a, const void *b) {
+	const struct wlisted *x = a, *y = b;
 	size_t n = x->len < y->len ? x->len : y->len;
-	int c = memcmp(names + x->off, names + y->off, n);
+	int c = memcmp(x->name, y->name, n);
 	return c ? c : (int)x->len - (int)y->len;
+}
+
+/**
+ * Which stat an entry will surely need, to fetch it ahead: -1 none, 0 an
+ * lstat, 1 a stat following links.
+ */
+static int8_t wread_wants_stat(struct wreader *r, const struct wlisted *l) {
+	const struct ioq_walk *w = r->w;
+	if (l->type == DT_UNKNOWN) {
+		return 0;
+	}
+	if (l->type == DT_LNK && w->cfg.follow == IOQ_WALK_FOLLOW_ALWAYS) {
+		return 1;
+	}
+	if (!(w->cfg.flags & IOQ_WALK_STAT)) {
+		return -1;
+	}
+	// Stats are wanted for what is reported
+	uint32_t depth = r->dir->depth + 1;
+	bool reported = depth >= w->cfg.min_depth && (w->cfg.types & (1u << l->type)) && wmatch_globs(&w->names, l->name, l->len)
+		&& wmatch_suffixes2(&w->exts, r->prefix.data, (uint32_t)r->prefix.len, (const uint8_t *)l->name, l->len);
+	return reported ? 0 : -1;
+}
+
+/** Read the listed entries: their stats fetched ahead a batch at a time, then each in turn. */
+static void wread_listed(struct wreader *r) {
+	struct wring_op ops[WRING_MAX];
+	for (uint32_t base = 0; base < r->nlisted && !walk_cancelled(r->w); base += WRING_MAX) {
+		uint32_t m = r->nlisted - base < WRING_MAX ? r->nlisted - base : WRING_MAX;
+		uint32_t k = 0;
+		for (uint32_t j = 0; j < m; ++j) {
+			struct wlisted *l = &r->listed[base + j];
+			l->pre = wread_wants_stat(r, l);
+			if (l->pre < 0) {
+				continue;
+			}
+			l->pre_stx = &r->pre[j];
+			ops[k] = (struct wring_op){
+				.kind = WRING_STAT,
+				.dfd = r->dfd,
+				.path = l->name,
+				.flags = l->pre ? 0 : AT_SYMLINK_NOFOLLOW,
+				.stx = l->pre_stx,
+			};
+			++k;
+		}
+		if (k) {
+			walk_count(r->w, IOQ_WALK_COUNT_STATS, k);
+			wring_run(&r->ring, ops, k);
+			k = 0;
+			for (uint32_t j = 0; j < m; ++j) {
+				struct wlisted *l = &r->listed[base + j];
+				if (l->pre >= 0) {
+					l->pre_res = ops[k++].res;
+				}
+			}
+		}
+		for (uint32_t j = 0; j < m; ++j) {
+			wread_entry(r, &r->listed[base + j]);
+		}
+	}
+	r->nlisted = 0;
 }
 
 /** List the directory being read. */
 static void wread_list(struct wreader *r) {
 	struct ioq_walk *w = r->w;
 	bool sort = w->cfg.flags & IOQ_WALK_SORT;
-	r->nsorted = 0;
+	r->nlisted = 0;
 	r->names.len = 0;
 	while (!walk_cancelled(w)) {
 		long n = syscall(SYS_getdents64, r->dfd, r->dents, DIR_BUF_SIZE);
@@ -615,22 +689,35 @@ static void wread_list(struct wreader *r) {
 				continue;
 			}
 			size_t len = strlen(name);
+			struct wlisted *l = wread_listed_slot(r);
+			if (!l) {
+				wread_nomem(r);
+				continue;
+			}
+			l->name = name;
+			l->len = (uint16_t)len;
+			l->type = de->d_type;
 			if (sort) {
-				if (wread_keep(r, name, len, de->d_type) != 0) {
+				// Names outlive the buffer: keep them (with their NUL)
+				l->off = (uint32_t)r->names.len;
+				if (wbytes_append(&r->names, name, len + 1) != 0) {
+					--r->nlisted;
 					wread_nomem(r);
 				}
-			} else {
-				wread_entry(r, name, (uint32_t)len, de->d_type);
 			}
 		}
-	}
-	if (sort && r->nsorted) {
-		qsort_r(r->sorted, r->nsorted, sizeof(*r->sorted), wread_cmp, r->names.data);
-		for (uint32_t i = 0; i < r->nsorted && !walk_cancelled(w); ++i) {
-			const struct wsorted *s = &r->sorted[i];
-			wread_entry(r, (const char *)r->names.data + s->off, s->len, s->type);
+		if (!sort) {
+			wread_listed(r);
 		}
 	}
+	if (sort && r->nlisted) {
+		for (uint32_t i = 0; i < r->nlisted; ++i) {
+			r->listed[i].name = (const char *)r->names.data + r->listed[i].off;
+		}
+		qsort(r->listed, r->nlisted, sizeof(*r->listed), wread_cmp);
+		wread_listed(r);
+	}
+	r->nlisted = 0;
 }
 
 /*
@@ -798,7 +885,47 @@ static void wread_root(struct wreader *r, struct wnode *root, struct wresult *re
 	wread_result(r, res);
 }
 
-void wread_node(struct wreader *r, struct wjob *job, struct wresult *res) {
+void wread_open_all(struct wreader *r, struct wjob *jobs, uint32_t n, int *fds) {
+	struct ioq_walk *w = r->w;
+	bool follow = w->cfg.follow == IOQ_WALK_FOLLOW_ALWAYS;
+	struct wring_op ops[WRING_MAX];
+	char names[WRING_MAX][NAME_MAX + 1];
+	uint32_t at[WRING_MAX];
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < n; ++i) {
+		struct wnode *node = jobs[i].node;
+		struct wnode *anchor = jobs[i].anchor;
+		if (node->kind == WNODE_ROOT) {
+			// wread_root() opens it
+			fds[i] = -EBADF;
+			continue;
+		}
+		if (anchor != node->parent || k == WRING_MAX) {
+			// A longer path (its parent's descriptor was closed)
+			fds[i] = wread_open(r, node, anchor);
+			continue;
+		}
+		// The common case, a name in an open directory: in one batch
+		memcpy(names[k], node->name, node->namelen);
+		names[k][node->namelen] = 0;
+		ops[k] = (struct wring_op){
+			.kind = WRING_OPEN,
+			.dfd = anchor->fd,
+			.path = names[k],
+			.flags = WREAD_OPEN | (follow ? 0 : O_NOFOLLOW),
+		};
+		at[k++] = i;
+	}
+	if (k) {
+		wring_run(&r->ring, ops, k);
+		for (uint32_t j = 0; j < k; ++j) {
+			fds[at[j]] = ops[j].res;
+		}
+	}
+	walk_count(w, IOQ_WALK_COUNT_OPENS, n - (jobs[0].node->kind == WNODE_ROOT));
+}
+
+void wread_node(struct wreader *r, struct wjob *job, int fd, struct wresult *res) {
 	struct ioq_walk *w = r->w;
 	struct wnode *n = job->node;
 	memset(res, 0, sizeof(*res));
@@ -814,13 +941,14 @@ void wread_node(struct wreader *r, struct wjob *job, struct wresult *res) {
 	}
 
 	if (wread_set_prefix(r, n) != 0) {
+		if (fd >= 0) {
+			close(fd);
+		}
 		wread_nomem(r);
 		wread_result(r, res);
 		return;
 	}
 
-	int fd = wread_open(r, n, job->anchor);
-	walk_count(w, IOQ_WALK_COUNT_OPENS, 1);
 	if (fd == -EMFILE || fd == -ENFILE) {
 		pthread_mutex_lock(&w->lock);
 		// Other readers will give descriptors back, or anchors can be

@@ -12,16 +12,24 @@
 
 #include "wnode.h"
 #include "wout.h"
+#include "wring.h"
 #include "wsched.h"
 
-/** A name kept for sorting. */
-struct wsorted {
-	/** Offset of the name in the reader's name arena. */
+/** A listed entry, waiting to be read. */
+struct wlisted {
+	/** Its name (NUL-terminated): in the listing buffer, or (sorting) the name arena. */
+	const char *name;
+	/** Offset of the name in the arena, while sorting. */
 	uint32_t off;
 	/** Its length. */
 	uint16_t len;
-	/** Its DT_* type. */
+	/** Its DT_* type from the listing. */
 	uint8_t type;
+	/** Its stat, fetched ahead: -1 none, 0 an lstat, 1 a stat following links. */
+	int8_t pre;
+	/** The result of that stat (0 or a negative errno), and where it is. */
+	int pre_res;
+	struct statx *pre_stx;
 };
 
 /** A worker's state for reading directories. */
@@ -46,10 +54,14 @@ struct wreader {
 	bool *gated;
 	struct wnode **ends;
 	uint32_t nkids, kids_cap;
-	/** Sorting: names and entries. */
+	/** Entries listed and not yet read; names kept when sorting. */
+	struct wlisted *listed;
+	uint32_t nlisted, listed_cap;
 	struct wbytes names;
-	struct wsorted *sorted;
-	uint32_t nsorted, sorted_cap;
+	/** Stats fetched ahead, one per entry of a WRING_MAX chunk. */
+	struct statx *pre;
+	/** The worker's ring, for batches of opens and stats. */
+	struct wring ring;
 	/** The directory being read: its node, descriptor, and device/inode. */
 	struct wnode *dir;
 	int dfd;
@@ -58,17 +70,32 @@ struct wreader {
 	bool nomem;
 };
 
-/** Set up a reader for a worker.  @param dents DIR_BUF_SIZE bytes. */
-void wreader_init(struct wreader *r, struct ioq_walk *w, char *dents);
+/**
+ * Set up a reader for a worker.
+ * @param dents
+ *         DIR_BUF_SIZE bytes.
+ * @param ring
+ *         The worker's ring, or NULL.
+ * @return 0 or -ENOMEM.
+ */
+int wreader_init(struct wreader *r, struct ioq_walk *w, char *dents, struct io_uring *ring);
 
 /** Free a reader's memory (not `dents`). */
 void wreader_free(struct wreader *r);
 
 /**
- * Read a node handed out by wsched_take() and describe the outcome in
- * `res` (which owns what it points to until wsched_done()).  Errors become
+ * Open the nodes handed out by wsched_take(), all at once where the ring
+ * can (the root is opened by wread_node()).
+ * @param fds
+ *         Receives a descriptor or a negative errno value per job.
+ */
+void wread_open_all(struct wreader *r, struct wjob *jobs, uint32_t n, int *fds);
+
+/**
+ * Read a node opened by wread_open_all() and describe the outcome in `res`
+ * (which owns what it points to until wsched_done()).  Errors become
  * records.  Without the walk's lock.
  */
-void wread_node(struct wreader *r, struct wjob *job, struct wresult *res);
+void wread_node(struct wreader *r, struct wjob *job, int fd, struct wresult *res);
 
 #endif // IOQ_WREAD_H

@@ -211,8 +211,9 @@ static struct wnode *wsched_next(struct ioq_walk *w) {
 	return NULL;
 }
 
-bool wsched_take(struct ioq_walk *w, struct wjob *job) {
+uint32_t wsched_take(struct ioq_walk *w, struct wjob *jobs, uint32_t max) {
 	struct wclose cl = {0};
+	uint32_t n = 0;
 	pthread_mutex_lock(&w->lock);
 	while (true) {
 		if (walk_cancelled(w) || w->finished) {
@@ -223,22 +224,30 @@ bool wsched_take(struct ioq_walk *w, struct wjob *job) {
 			continue;
 		}
 
-		struct wnode *n = wsched_next(w);
-		if (n) {
-			bool nobody = w->fds.held == 0 || w->reading == 0;
-			if (wfd_reserve(w, &cl, nobody)) {
-				n->state = WNODE_READING;
-				n->flags |= WNODE_TAKEN;
-				++w->outstanding;
-				++w->reading;
-				job->node = n;
-				job->anchor = wfd_anchor(w, n);
-				pthread_mutex_unlock(&w->lock);
-				wclose_run(&cl);
-				return true;
+		// A fair share of what is there, so no worker waits while one holds a pile
+		uint32_t share = w->nlent ? w->todo.len / w->nlent : w->todo.len;
+		uint32_t want = share < 1 ? 1 : share < max ? share : max;
+		while (n < want) {
+			struct wnode *node = wsched_next(w);
+			if (!node) {
+				break;
 			}
-			// No descriptor now: someone reading will free one
-			wdeque_push_front(&w->todo, n);
+			bool nobody = w->reading == 0 && n == 0;
+			if (!wfd_reserve(w, &cl, nobody)) {
+				// No descriptor now: someone reading will free one
+				wdeque_push_front(&w->todo, node);
+				break;
+			}
+			node->state = WNODE_READING;
+			node->flags |= WNODE_TAKEN;
+			++w->outstanding;
+			++w->reading;
+			jobs[n].node = node;
+			jobs[n].anchor = wfd_anchor(w, node);
+			++n;
+		}
+		if (n > 0) {
+			break;
 		}
 
 		++w->sleepers;
@@ -248,7 +257,7 @@ bool wsched_take(struct ioq_walk *w, struct wjob *job) {
 	}
 	pthread_mutex_unlock(&w->lock);
 	wclose_run(&cl);
-	return false;
+	return n;
 }
 
 /** Add a gated node (a reference moves in).  Under the lock. */

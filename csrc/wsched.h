@@ -68,10 +68,11 @@ int wsched_init(struct ioq_walk *w);
 void wsched_destroy(struct ioq_walk *w);
 
 /**
- * Take a node to read, waiting for one; emit what is ready on the way.
- * @return Whether a node was taken (false: the walk is over or cancelled).
+ * Take nodes to read (at most `max`, fewer when other workers would go
+ * without), waiting for one; emit what is ready on the way.
+ * @return How many were taken (0: the walk is over or cancelled).
  */
-bool wsched_take(struct ioq_walk *w, struct wjob *job);
+uint32_t wsched_take(struct ioq_walk *w, struct wjob *jobs, uint32_t max);
 
 /** Hand back a node that was read (job and result are consumed). */
 void wsched_done(struct ioq_walk *w, struct wjob *job, struct wresult *res);
