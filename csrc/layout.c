@@ -2,6 +2,7 @@
 /** layout: the ABI as numbers, so a test can hold lib/layout.ts to it. */
 
 #include "ioq.h"
+#include <errno.h>
 #include <stddef.h>
 
 int32_t ioq_layout(uint32_t *out, uint32_t max) {
@@ -47,6 +48,12 @@ int32_t ioq_layout(uint32_t *out, uint32_t max) {
 		[IOQ_LAYOUT_HANDLE_INDEX_BITS] = IOQ_HANDLE_INDEX_BITS,
 		[IOQ_LAYOUT_INLINE_PATH] = IOQ_INLINE_PATH,
 		[IOQ_LAYOUT_DIR_END] = IOQ_DIR_END,
+		[IOQ_LAYOUT_EINTR] = EINTR,
+		[IOQ_LAYOUT_EAGAIN] = EAGAIN,
+		[IOQ_LAYOUT_EBUSY] = EBUSY,
+		[IOQ_LAYOUT_EINVAL] = EINVAL,
+		[IOQ_LAYOUT_ERANGE] = ERANGE,
+		[IOQ_LAYOUT_ELOOP] = ELOOP,
 	};
 	for (uint32_t i = 0; i < max && i < IOQ_LAYOUT_COUNT; ++i) {
 		out[i] = words[i];

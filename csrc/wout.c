@@ -23,7 +23,9 @@
  * is waiting: soon enough when directories are slow to read (a cold cache),
  * rarely enough that a fast walk still hands over full batches.
  */
+#ifndef WOUT_AGE_NS
 #define WOUT_AGE_NS 200000
+#endif
 
 /** The monotonic clock in nanoseconds. */
 static int64_t wout_now(void) {

@@ -78,7 +78,6 @@ export interface DirEntry extends Deno.DirEntry {
 const decoder = new TextDecoder();
 
 /** ioq_realpath(): the path needs a bigger buffer. */
-const ERANGE = 34;
 
 /** The longest canonical path Dir.realPath() makes room for (4 MiB). */
 const REALPATH_MAX = 4 << 20;
@@ -332,7 +331,7 @@ export class Dir implements Disposable, Iterable<DirEntry> {
       );
       if (n >= 0) return out.slice(0, n);
       // A path deeper than PATH_MAX: retry with room for it
-      if (n === -ERANGE && out.length < REALPATH_MAX) continue;
+      if (n === -LAYOUT.ERANGE && out.length < REALPATH_MAX) continue;
       throw osError(n, "realpath", joinPath(this.path, displayPath(path)));
     }
   }
@@ -455,7 +454,7 @@ export class Dir implements Disposable, Iterable<DirEntry> {
     if (this.closed) return;
     const core = this.#core;
     const ret = core.sym.ioq_dir_close(core.check("close directory"), this.#handle);
-    if (ret === -16) throw osError(ret, "closedir", this.path);
+    if (ret === -LAYOUT.EBUSY) throw osError(ret, "closedir", this.path);
     this.#closed = true;
     if (ret < 0) throw osError(ret, "closedir", this.path);
   }

@@ -9,7 +9,7 @@
 
 import { osError } from "./errors.ts";
 import { ffi, type Symbols } from "./ffi.ts";
-import { WALK, WALK_COUNTERS, WALK_LAYOUT } from "./layout.ts";
+import { LAYOUT, WALK, WALK_COUNTERS, WALK_LAYOUT } from "./layout.ts";
 import type { QueueCore } from "./core.ts";
 
 /** How long one off-thread wait lasts before it looks again, in microseconds. */
@@ -213,7 +213,7 @@ export class Engine implements Disposable {
     if (ret >= 0 && ret < WALK_LAYOUT.END) return { kind: "batch", batch: this.#view(ret) };
     if (ret === WALK_LAYOUT.END) return { kind: "end" };
     if (ret === WALK_LAYOUT.ASK) return { kind: "ask" };
-    if (ret === -11) return { kind: "none" };
+    if (ret === -LAYOUT.EAGAIN) return { kind: "none" };
     throw osError(ret, "walk");
   }
 
@@ -247,7 +247,7 @@ export class Engine implements Disposable {
         this.#askMeta,
         this.#askMeta.length,
       );
-      if (n === -22) {
+      if (n === -LAYOUT.EINVAL) {
         // A path longer than the buffer: grow it
         this.#askText = new Uint8Array(this.#askText.length * 4);
         continue;

@@ -90,6 +90,18 @@ export const LAYOUT = {
   INLINE_PATH: 192,
   /** IOQ_DIR_END: meta[0] flag of a directory read that reached the end. */
   DIR_END: 0x80000000,
+  /** EINTR: the C functions return it negated. */
+  EINTR: 4,
+  /** EAGAIN: the C functions return it negated. */
+  EAGAIN: 11,
+  /** EBUSY: the C functions return it negated. */
+  EBUSY: 16,
+  /** EINVAL: the C functions return it negated. */
+  EINVAL: 22,
+  /** ERANGE: the C functions return it negated. */
+  ERANGE: 34,
+  /** ELOOP: the C functions return it negated. */
+  ELOOP: 40,
 } as const;
 
 /**

@@ -285,7 +285,6 @@ const WAIT_US = 1_000_000;
 /** Completions one pop can return. */
 const POP_MAX = 1024;
 /** EINVAL, as C returns it for a path with a NUL byte. */
-const EINVAL = 22;
 
 /** The default worker count: the CPUs, 1 to 8. */
 function defaultThreads(): number {
@@ -449,7 +448,7 @@ export class IoQueue implements Disposable, AsyncDisposable {
       : at
       ? joinPath(at.path, displayPath(path))
       : displayPath(path);
-    if (ret === -EINVAL && path !== undefined) {
+    if (ret === -LAYOUT.EINVAL && path !== undefined) {
       throw new TypeError(`Cannot ${op} '${where}': the path contains a NUL byte`);
     }
     throw osError(ret, op, where);

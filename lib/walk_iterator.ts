@@ -10,7 +10,7 @@
 
 import { type BatchView, Engine } from "./engine.ts";
 import { osError } from "./errors.ts";
-import { DT, WALK, WALK_LAYOUT } from "./layout.ts";
+import { DT, LAYOUT, WALK, WALK_LAYOUT } from "./layout.ts";
 import { IoQueue, queueCore } from "./queue.ts";
 import { readStat } from "./stat.ts";
 import { include, plan, type WalkOptions, type WalkPlan } from "./walk_options.ts";
@@ -45,9 +45,6 @@ export interface WalkEntry extends Deno.DirEntry {
 
 const decoder = new TextDecoder();
 const strict = new TextDecoder("utf-8", { fatal: true });
-
-/** The errno of an interrupted call. */
-const EINTR = 4;
 
 /** Words per record in a batch's record array. */
 const WORDS = WALK_LAYOUT.REC_SIZE / 4;
@@ -149,7 +146,7 @@ export class WalkIterator implements AsyncIterableIterator<WalkEntry> {
         plan.signal?.throwIfAborted();
         if (this.#engine?.cancelled) {
           // Cancelled through the queue: stop now, even inside a batch
-          throw this.#why(osError(-EINTR, "walk"));
+          throw this.#why(osError(-LAYOUT.EINTR, "walk"));
         }
         if (this.#batch) {
           const entry = this.#take();

@@ -11,7 +11,7 @@ import type { Dir, DirBatch } from "./dir.ts";
 import { osError } from "./errors.ts";
 import { ffi } from "./ffi.ts";
 import { BreadthFirst, DepthFirst, type Frontier } from "./frontier.ts";
-import { DT } from "./layout.ts";
+import { DT, LAYOUT } from "./layout.ts";
 import { Lru, type LruItem } from "./lru.ts";
 import { PATH_MAX } from "./path.ts";
 import { type Completion, IoQueue, type IoQueueOptions } from "./queue.ts";
@@ -1089,7 +1089,7 @@ export class Walker {
     const ino = stat.ino ?? -1;
     for (let n: Node | null = reading.node; n && (descend || cfg.findStyle); n = n.parent) {
       if (n.dev === stat.dev && n.ino === ino) {
-        const error = osError(40, "walk", path);
+        const error = osError(LAYOUT.ELOOP, "walk", path);
         error.message = `File system loop (os error 40): '${path}' leads back to '${n.path}'`;
         this.#error(error, path);
         return;
