@@ -40,4 +40,4 @@ export {
 export { Dir, DirBatch, type DirEntry, type EntryType } from "./lib/dir.ts";
 export type { IoqError } from "./lib/errors.ts";
 export type { PathLike } from "./lib/path.ts";
-export { walk, type WalkEntry, type WalkOptions } from "./lib/walk.ts";
+export { walk, type WalkEntry, type WalkOptions, walkSync } from "./lib/walk.ts";

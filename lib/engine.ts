@@ -228,6 +228,11 @@ export class Engine implements Disposable {
     return this.#waiting;
   }
 
+  /** Waits, blocking this thread, until `next()` has something (or a time limit passes). */
+  waitSync(): number {
+    return this.#sym.ioq_walk_wait(this.#live(), WAIT_US);
+  }
+
   /** Gives a batch back. */
   release(batch: BatchView): void {
     if (this.#ptr !== null) this.#sym.ioq_walk_release(this.#ptr, batch.index);
@@ -295,6 +300,12 @@ export class Engine implements Disposable {
     if (this.#ptr === null) return;
     this.cancel();
     await this.#waiting;
+    this.#destroy();
+  }
+
+  /** close(), when no wait can be pending (walkSync). */
+  closeSync(): void {
+    this.cancel();
     this.#destroy();
   }
 

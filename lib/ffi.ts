@@ -110,6 +110,8 @@ const SYMBOLS = {
     result: "pointer",
   },
   ioq_walk_next: { parameters: ["pointer"], result: "i32" },
+  /** ioq_walk_wait(w, i32 timeout_us), blocking the calling thread (walkSync) */
+  ioq_walk_wait: { parameters: ["pointer", "i32"], result: "i32" },
   /** ioq_walk_wait(w, i32 timeout_us) on Deno's blocking pool */
   ioq_walk_wait_async: {
     name: "ioq_walk_wait",

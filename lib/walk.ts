@@ -5,8 +5,9 @@
  * @module
  */
 
-import { type WalkEntry, WalkIterator } from "./walk_iterator.ts";
+import { WalkIterator, WalkSyncIterator } from "./walk_iterator.ts";
 import type { WalkOptions } from "./walk_options.ts";
+import type { WalkEntry } from "./walk_run.ts";
 
 export type { WalkEntry, WalkOptions };
 
@@ -58,6 +59,35 @@ export function walk(
 ): AsyncIterableIterator<WalkEntry> {
   // Like @std/fs, bad arguments are reported by the first next()
   return new WalkIterator(root, options);
+}
+
+/**
+ * `walk()`, blocking: the same options and entries, for scripts and build
+ * tools that do not want an async loop.  The walk still runs on the queue's
+ * worker threads; the calling thread waits for each batch.  `signal` is
+ * only looked at between entries (nothing else can run to abort it
+ * meanwhile, unless from another worker).
+ *
+ * @param root The directory to walk: a path or a `file:` URL.
+ * @param options See `WalkOptions`.
+ * @returns An iterator of `WalkEntry`.
+ * @throws {TypeError} From the first `next()`, for an option of the wrong type.
+ * @throws {Deno.errors.NotFound} (and other OS errors) When the root or a
+ *   directory below it cannot be read and no `onError` is given.
+ *
+ * @example The Markdown files of a directory, sorted
+ * ```ts
+ * import { walkSync } from "@ioq/ioq";
+ *
+ * const md = Array.from(walkSync(".", { exts: [".md"], sort: true }), (e) => e.path);
+ * console.log(md);
+ * ```
+ */
+export function walkSync(
+  root: string | URL,
+  options: WalkOptions = {},
+): IterableIterator<WalkEntry> {
+  return new WalkSyncIterator(root, options);
 }
 
 export { walkLikeFind } from "./walker.ts";
