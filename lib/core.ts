@@ -107,4 +107,16 @@ export class QueueCore {
     }
     this.#closed = true;
   }
+
+  /**
+   * Destroys the native queue (once) on another thread: joining the workers
+   * and tearing down io_uring rings can take milliseconds, which the event
+   * loop need not wait for.
+   */
+  async destroyAsync(): Promise<void> {
+    const ptr = this.#ptr;
+    this.#ptr = null;
+    this.#closed = true;
+    if (ptr !== null) await this.sym.ioq_destroy_async(ptr);
+  }
 }

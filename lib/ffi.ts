@@ -40,6 +40,13 @@ const SYMBOLS = {
   ioq_stop_waits: { parameters: ["pointer"], result: "void" },
   ioq_cancel: { parameters: ["pointer"], result: "void" },
   ioq_destroy: { parameters: ["pointer"], result: "void" },
+  /** ioq_destroy() on Deno's blocking pool: joining workers and closing rings takes a while */
+  ioq_destroy_async: {
+    name: "ioq_destroy",
+    parameters: ["pointer"],
+    result: "void",
+    nonblocking: true,
+  },
   ioq_backend: { parameters: ["pointer"], result: "i32" },
   ioq_depth: { parameters: ["pointer"], result: "u32" },
   ioq_threads: { parameters: ["pointer"], result: "u32" },

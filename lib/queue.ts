@@ -565,7 +565,7 @@ export class IoQueue implements Disposable, AsyncDisposable {
   close(fd: number, tag: number): void;
   close(fd?: number, tag?: number): void {
     if (fd === undefined) {
-      this.#shutdown();
+      if (this.#shutdown()) this.#core.destroy();
       return;
     }
     const ptr = this.#core.idle("close");
@@ -705,30 +705,40 @@ export class IoQueue implements Disposable, AsyncDisposable {
     this.#core.sym.ioq_cancel(ptr);
   }
 
-  /** Closes the queue (see `close()`). */
-  #shutdown(): void {
+  /**
+   * Closes the queue (see `close()`).
+   *
+   * @returns Whether the native queue may be destroyed now (else a walk or
+   *   a wait destroys it when it ends).
+   */
+  #shutdown(): boolean {
     const core = this.#core;
-    if (core.closed) return;
+    if (core.closed) return false;
     core.markClosed();
     if (core.walk) {
       // A walk holds the workers: it ends, and its end destroys the queue
       core.walk.cancel();
-    } else if (this.#waiting) {
+      return false;
+    }
+    if (this.#waiting) {
       // A wait runs on another thread: end it; its promise destroys the queue
       core.sym.ioq_stop_waits(core.raw!);
-    } else {
-      core.destroy();
+      return false;
     }
+    return true;
   }
 
   /** Closes the queue (see `close()`). */
   [Symbol.dispose](): void {
-    this.#shutdown();
+    if (this.#shutdown()) this.#core.destroy();
   }
 
-  /** Closes the queue and waits until a pending wait has ended and everything is released. */
+  /**
+   * Closes the queue and waits until a pending wait has ended and everything
+   * is released; the workers are joined off the event loop.
+   */
   async [Symbol.asyncDispose](): Promise<void> {
-    this.#shutdown();
+    if (this.#shutdown()) await this.#core.destroyAsync();
     await this.#waiting;
   }
 }
