@@ -277,7 +277,7 @@ int32_t ioq_walk_next(struct ioq_walk *w) {
 		return -EINTR;
 	}
 	// Gates first: workers may be waiting for the answers
-	if (w->unanswered == 0 && atomic_load_explicit(&w->gates_pending, memory_order_relaxed) > 0) {
+	if (atomic_load_explicit(&w->gates_pending, memory_order_relaxed) > 0) {
 		return IOQ_WALK_ASK;
 	}
 	struct wout *o = &w->out;
@@ -313,7 +313,7 @@ int32_t ioq_walk_wait(struct ioq_walk *w, int32_t timeout_us) {
 			ret = -ECANCELED;
 			break;
 		}
-		bool asking = atomic_load(&w->unanswered) == 0 && atomic_load(&w->gates_pending) > 0;
+		bool asking = atomic_load(&w->gates_pending) > 0;
 		if (o->ready_len > 0 || o->ended || asking || walk_cancelled(w)) {
 			ret = 1;
 			break;

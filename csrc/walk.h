@@ -301,9 +301,9 @@ uint32_t ioq_walk_batch_count(const struct ioq_walk *w);
  * @param meta, max
  *         Receives three words per directory: its id (for
  *         ioq_walk_decide()), its path length in bytes, its depth.
- * @return The number of directories taken (0 if none); -EBUSY while
- *         earlier ones have not all been answered; -EINVAL if the buffers
- *         cannot hold one.
+ * @return The number of directories taken (0 if none), -EINVAL if the
+ *         buffers cannot hold one, -ENOMEM.  Directories asked about stay
+ *         held until answered, in any order, by ioq_walk_decide().
  */
 int32_t ioq_walk_asked(struct ioq_walk *w, uint8_t *text, uint32_t cap, uint32_t *meta, uint32_t max);
 

@@ -113,6 +113,7 @@ void wsched_destroy(struct ioq_walk *w) {
 	free(w->todo.slots);
 	free(w->gated);
 	free(w->asked);
+	free(w->free_ids);
 	pthread_cond_destroy(&w->work);
 	pthread_mutex_destroy(&w->lock);
 }
@@ -403,6 +404,28 @@ static int wsched_gate_path(struct ioq_walk *w, struct wnode *n, struct wbytes *
 	return ret;
 }
 
+/** An id for an asked node, or -ENOMEM.  Under the lock. */
+static int64_t wsched_new_id(struct ioq_walk *w) {
+	if (w->nfree_ids) {
+		return w->free_ids[--w->nfree_ids];
+	}
+	if (w->nasked == w->asked_cap) {
+		uint32_t cap = w->asked_cap ? w->asked_cap * 2 : 64;
+		struct wnode **asked = realloc(w->asked, cap * sizeof(*asked));
+		if (!asked) {
+			return -ENOMEM;
+		}
+		w->asked = asked;
+		uint32_t *free_ids = realloc(w->free_ids, cap * sizeof(*free_ids));
+		if (!free_ids) {
+			return -ENOMEM;
+		}
+		w->free_ids = free_ids;
+		w->asked_cap = cap;
+	}
+	return w->nasked++;
+}
+
 int32_t wsched_asked(struct ioq_walk *w, uint8_t *text, uint32_t cap, uint32_t *meta, uint32_t max) {
 	if (max < 3) {
 		return -EINVAL;
@@ -410,20 +433,6 @@ int32_t wsched_asked(struct ioq_walk *w, uint8_t *text, uint32_t cap, uint32_t *
 	int32_t ret = 0;
 	struct wbytes path = {0};
 	pthread_mutex_lock(&w->lock);
-	if (w->unanswered) {
-		ret = -EBUSY;
-		goto out;
-	}
-	if (w->asked_cap < w->ngated) {
-		struct wnode **asked = realloc(w->asked, w->ngated * sizeof(*asked));
-		if (!asked) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		w->asked = asked;
-		w->asked_cap = w->ngated;
-	}
-
 	uint32_t used = 0, n = 0;
 	while (n < w->ngated && (n + 1) * 3 <= max) {
 		struct wnode *g = w->gated[n];
@@ -438,25 +447,27 @@ int32_t wsched_asked(struct ioq_walk *w, uint8_t *text, uint32_t cap, uint32_t *
 			}
 			break;
 		}
+		int64_t id = wsched_new_id(w);
+		if (id < 0) {
+			ret = (int32_t)id;
+			break;
+		}
 		memcpy(text + used, path.data, path.len);
 		text[used + path.len] = (uint8_t)w->cfg.terminator;
 		used += (uint32_t)path.len + 1;
-		meta[3 * n] = n;
+		meta[3 * n] = (uint32_t)id;
 		meta[3 * n + 1] = (uint32_t)path.len;
 		meta[3 * n + 2] = g->depth;
-		w->asked[n] = g;
+		w->asked[id] = g;
 		++n;
 	}
-	if (ret == 0) {
+	if (n > 0) {
 		// The rest move up for next time
 		memmove(w->gated, w->gated + n, (w->ngated - n) * sizeof(*w->gated));
 		w->ngated -= n;
-		w->nasked = n;
-		w->unanswered = n;
 		atomic_store_explicit(&w->gates_pending, w->ngated, memory_order_relaxed);
 		ret = (int32_t)n;
 	}
-out:
 	pthread_mutex_unlock(&w->lock);
 	wbytes_free(&path);
 	return ret;
@@ -474,7 +485,7 @@ int32_t wsched_decide(struct ioq_walk *w, const uint32_t *ids, const uint8_t *en
 		}
 		struct wnode *g = w->asked[id];
 		w->asked[id] = NULL;
-		--w->unanswered;
+		w->free_ids[w->nfree_ids++] = id;
 		if (enter[i]) {
 			g->state = WNODE_UNREAD;
 			if (wdeque_push_front(&w->todo, g) == 0) {
@@ -485,9 +496,6 @@ int32_t wsched_decide(struct ioq_walk *w, const uint32_t *ids, const uint8_t *en
 		g->state = WNODE_READ;
 		wfd_settled(w, g->parent, &cl);
 		wnode_unref(w, g);
-	}
-	if (w->unanswered == 0) {
-		w->nasked = 0;
 	}
 	// Workers take it from here (the owner never emits: it could wait on itself)
 	pthread_cond_broadcast(&w->work);

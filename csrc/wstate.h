@@ -238,12 +238,14 @@ struct ioq_walk {
 	struct wnode **gated;
 	/** How many, and the room. */
 	uint32_t ngated, gated_cap;
-	/** Gated nodes asked about, by id (NULL once answered). */
+	/** Gated nodes asked about and not yet answered, by id (NULL: a free id). */
 	struct wnode **asked;
-	/** How many were asked, and the room. */
+	/** Ids handed out so far, and the room. */
 	uint32_t nasked, asked_cap;
-	/** How many asked are still unanswered (read by ioq_walk_wait() on another thread). */
-	atomic_uint unanswered;
+	/** Free ids (a stack). */
+	uint32_t *free_ids;
+	/** How many. */
+	uint32_t nfree_ids;
 	/** ngated, readable without the lock. */
 	atomic_uint gates_pending;
 
