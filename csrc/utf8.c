@@ -2,6 +2,7 @@
 /** utf8: validity and UTF-16 lengths. */
 
 #include "utf8.h"
+#include <string.h>
 
 /**
  * The decoder's view of a lead byte: how many continuation bytes follow it
@@ -40,6 +41,16 @@ uint32_t utf8_len16(const uint8_t *s, size_t n, bool *valid) {
 	uint32_t units = 0;
 	size_t i = 0;
 	while (i < n) {
+		// Most names are ASCII: eight bytes at a time while they are
+		if (n - i >= 8) {
+			uint64_t word;
+			memcpy(&word, s + i, sizeof(word));
+			if (!(word & 0x8080808080808080ULL)) {
+				units += 8;
+				i += 8;
+				continue;
+			}
+		}
 		uint8_t c = s[i];
 		if (c < 0x80) {
 			++units;

@@ -368,6 +368,37 @@ static void wout_copy(struct ioq_walk *w, const struct wchunk *c, uint32_t i) {
 	++b->count;
 }
 
+/**
+ * Copy a whole chunk into the current batch at once, when it fits and keeps
+ * nothing apart (the common case).  Under the out lock.
+ * @return Whether it did.
+ */
+static bool wout_copy_all(struct ioq_walk *w, const struct wchunk *c) {
+	struct wout *o = &w->out;
+	if (o->cur < 0 || c->apart) {
+		return false;
+	}
+	struct ioq_walk_batch *b = &o->batches[o->cur];
+	if (b->count + c->count > b->rec_cap || (uint64_t)b->front + b->back + c->front > b->cap) {
+		return false;
+	}
+	struct ioq_walk_rec *dst = &b->recs[b->count];
+	memcpy(dst, c->recs, c->count * sizeof(*dst));
+	memcpy(b->text + b->front, c->text, c->front);
+	for (uint32_t i = 0; i < c->count; ++i) {
+		dst[i].off += b->front;
+		dst[i].off16 += b->front16;
+	}
+	if (c->stats) {
+		memcpy(&b->stats[b->count], c->stats, c->count * sizeof(*c->stats));
+	}
+	b->count += c->count;
+	b->reported += c->count;
+	b->front += c->front;
+	b->front16 += c->front16;
+	return true;
+}
+
 int wout_emit(struct ioq_walk *w, const struct wchunk *c) {
 	if (!c) {
 		return 0;
@@ -375,6 +406,11 @@ int wout_emit(struct ioq_walk *w, const struct wchunk *c) {
 	struct wout *o = &w->out;
 	int ret = 0;
 	pthread_mutex_lock(&o->lock);
+	if (wout_copy_all(w, c)) {
+		pthread_mutex_unlock(&o->lock);
+		walk_count(w, IOQ_WALK_COUNT_RECORDS, c->count);
+		return 0;
+	}
 	for (uint32_t i = 0; i < c->count; ++i) {
 		const struct ioq_walk_rec *rec = &c->recs[i];
 		uint32_t need = rec->len + 1;

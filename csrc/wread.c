@@ -394,7 +394,15 @@ static void wread_entry(struct wreader *r, struct wlisted *l) {
 	bool std = cfg->flags & IOQ_WALK_STD;
 	const char *name = l->name;
 	uint32_t len = l->len;
-	struct wentry e = {.l = l, .name = name, .len = len, .depth = r->dir->depth + 1, .type = l->type};
+	// (Not zeroed as a whole: the stat is only read once have_stat says so)
+	struct wentry e;
+	e.l = l;
+	e.name = name;
+	e.len = len;
+	e.depth = r->dir->depth + 1;
+	e.type = l->type;
+	e.followed = false;
+	e.have_stat = false;
 
 	// The type, where the listing does not say
 	if (e.type == DT_UNKNOWN) {
