@@ -5,8 +5,8 @@
  * A pattern compiles to one of three matchers, the cheapest that can run it:
  *
  *  - pieces: literal pieces between stars (`*.c`, `lib*`, `*test*`, a plain
- *    name): memcmp() for the first and last piece, memmem() for the others,
- *    leftmost first, which is exact for literals and stars;
+ *    name): compared at the start and the end of the name, the others
+ *    found leftmost first, which is exact for literals and stars;
  *  - steps: a program of one-character steps (a literal run, `?`, a set) and
  *    stars, run with the classic backtracking to the last star only: once
  *    the part after a star has reached the next star, no earlier choice is
@@ -57,7 +57,6 @@
  *    and OHM SIGN match nothing else in either.
  */
 
-#define _GNU_SOURCE
 #include "fnm.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -92,7 +91,7 @@
  *         Receives the character's length in bytes.
  * @return The code point, or RAW + the byte.
  */
-static uint32_t decode(const uint8_t *s, size_t n, size_t *len) {
+static inline uint32_t decode(const uint8_t *s, size_t n, size_t *len) {
 	uint8_t b = s[0];
 	if (b < 0x80) {
 		*len = 1;
@@ -399,6 +398,12 @@ struct set {
 	uint32_t otherwise;
 	/** The step after the `[`, for OUT_LITERAL. */
 	uint32_t literal;
+	/** Whether `ascii` answers for ASCII characters (see set_tables()). */
+	bool ascii_ready;
+	/** The ASCII characters whose outcome is ascii_hit; the others' is ascii_miss. */
+	uint64_t ascii[2];
+	uint32_t ascii_hit;
+	uint32_t ascii_miss;
 };
 
 /** What a step does. */
@@ -733,6 +738,39 @@ static uint32_t set_eval(const struct item *items, const struct set *set, bool i
 		}
 	}
 	return set->otherwise;
+}
+
+/**
+ * Where a set sends a character: set_eval(), or for ASCII a bit lookup
+ * when set_tables() could make one.
+ */
+static inline uint32_t set_next(const struct item *items, const struct set *set, bool icase, uint32_t c) {
+	if (c < 0x80 && set->ascii_ready) {
+		return (set->ascii[c >> 6] >> (c & 63)) & 1 ? set->ascii_hit : set->ascii_miss;
+	}
+	return set_eval(items, set, icase, c);
+}
+
+/** Tabulate the ASCII outcomes of each set that has at most two of them. */
+static void set_tables(struct set *sets, uint32_t nsets, const struct item *items, bool icase) {
+	for (uint32_t i = 0; i < nsets; ++i) {
+		struct set *set = &sets[i];
+		set->ascii_miss = set->otherwise;
+		set->ascii_hit = set->otherwise;
+		bool ready = true;
+		for (uint32_t c = 0; c < 0x80 && ready; ++c) {
+			uint32_t out = set_eval(items, set, icase, c);
+			if (out != set->ascii_miss && set->ascii_hit == set->ascii_miss) {
+				set->ascii_hit = out;
+			}
+			if (out == set->ascii_hit && out != set->ascii_miss) {
+				set->ascii[c >> 6] |= (uint64_t)1 << (c & 63);
+			} else if (out != set->ascii_miss) {
+				ready = false;
+			}
+		}
+		set->ascii_ready = ready;
+	}
 }
 
 /* ---- find's dialect ---- */
@@ -1824,14 +1862,17 @@ static int make_pieces(struct fnm *f) {
 /* ---- Matching ---- */
 
 /** @return Whether s[0..len) equals t[0..len), ignoring ASCII case if icase. */
-static bool bytes_eq(const uint8_t *s, const uint8_t *t, size_t len, bool icase) {
-	if (!icase) {
-		return len == 0 || memcmp(s, t, len) == 0;
+static inline bool bytes_eq(const uint8_t *s, const uint8_t *t, size_t len, bool icase) {
+	// Names are short: a loop beats a call to memcmp() below 16 bytes
+	if (!icase && len >= 16) {
+		return memcmp(s, t, len) == 0;
 	}
 	for (size_t i = 0; i < len; ++i) {
 		uint8_t a = s[i], z = t[i];
-		a = a >= 'A' && a <= 'Z' ? a + 32 : a;
-		z = z >= 'A' && z <= 'Z' ? z + 32 : z;
+		if (icase) {
+			a = a >= 'A' && a <= 'Z' ? a + 32 : a;
+			z = z >= 'A' && z <= 'Z' ? z + 32 : z;
+		}
 		if (a != z) {
 			return false;
 		}
@@ -1839,20 +1880,23 @@ static bool bytes_eq(const uint8_t *s, const uint8_t *t, size_t len, bool icase)
 	return true;
 }
 
-/** @return The first place in s[from..to) holding t[0..len), or SIZE_MAX. */
+/**
+ * @return The first place in s[from..to) holding t[0..len), or SIZE_MAX.
+ * (memmem() costs more to set up than a name takes to scan.)
+ */
 static size_t piece_find(const uint8_t *s, size_t from, size_t to, const uint8_t *t, size_t len, bool icase) {
 	if (len == 0) {
 		return from;
 	}
-	if (to - from < len) {
-		return SIZE_MAX;
-	}
-	if (!icase) {
-		const uint8_t *hit = memmem(s + from, to - from, t, len);
-		return hit ? (size_t)(hit - s) : SIZE_MAX;
-	}
 	for (size_t i = from; i + len <= to; ++i) {
-		if (bytes_eq(s + i, t, len, true)) {
+		if (!icase) {
+			const uint8_t *hit = memchr(s + i, t[0], to - len + 1 - i);
+			if (!hit) {
+				break;
+			}
+			i = (size_t)(hit - s);
+		}
+		if (bytes_eq(s + i, t, len, icase)) {
 			return i;
 		}
 	}
@@ -1954,6 +1998,12 @@ static bool match_steps(const struct fnm *f, const uint8_t *s, size_t n, uint64_
 				matched = true;
 				goto out;
 			}
+			if (steps[k].kind == STEP_LIT && steps[k].mode != LIT_CHARS && steps[steps[k].next].kind == STEP_END) {
+				// Only the end of the name can match a last literal
+				const struct step *lit = &steps[k];
+				matched = n - i >= lit->len && bytes_eq(s + n - lit->len, f->text + lit->arg, lit->len, lit->mode == LIT_ASCII_ICASE);
+				goto out;
+			}
 			star = k;
 			star_end = i;
 			continue;
@@ -1974,7 +2024,7 @@ static bool match_steps(const struct fnm *f, const uint8_t *s, size_t n, uint64_
 				break;
 			} else if (st->kind == STEP_SET) {
 				const struct set *set = &f->sets[st->arg];
-				next = set_eval(f->items, set, icase, c);
+				next = set_next(f->items, set, icase, c);
 				if (next == OUT_NEXT) {
 					next = st->next;
 				} else if (next == OUT_LITERAL) {
@@ -2007,6 +2057,15 @@ static bool match_steps(const struct fnm *f, const uint8_t *s, size_t n, uint64_
 				goto out;
 			}
 			star_end = (size_t)(hit - s);
+		} else if (after->kind == STEP_SET) {
+			// Skip the ASCII characters the set fails on
+			const struct set *set = &f->sets[after->arg];
+			if (set->ascii_ready && (set->ascii_hit == OUT_FAIL || set->ascii_miss == OUT_FAIL)) {
+				uint64_t fails = set->ascii_hit == OUT_FAIL;
+				while (star_end < n && s[star_end] < 0x80 && ((set->ascii[s[star_end] >> 6] >> (s[star_end] & 63)) & 1) == fails) {
+					++star_end;
+				}
+			}
 		}
 		i = star_end;
 		k = star;
@@ -2062,7 +2121,7 @@ static bool match_nfa(const struct fnm *f, const uint8_t *s, size_t n, uint64_t 
 					in = !at_end && !leading_dot && !js_line_end(c) && BIT_HAS(later, st->out);
 					break;
 				case ST_SET:
-					in = !at_end && !leading_dot && set_eval(f->items, &f->sets[st->arg], icase, c) != OUT_FAIL
+					in = !at_end && !leading_dot && set_next(f->items, &f->sets[st->arg], icase, c) != OUT_FAIL
 					     && BIT_HAS(later, st->out);
 					break;
 				default: // ST_STAR
@@ -2175,6 +2234,7 @@ int fnm_compile(const uint8_t *pattern, size_t len, uint32_t flags, struct fnm *
 	if (ret != 0) {
 		goto fail;
 	}
+	set_tables(b.sets, b.nsets, b.items, flags & FNM_ICASE);
 	f->sets = b.sets;
 	f->items = b.items;
 	b.sets = NULL;
