@@ -29,20 +29,26 @@
  *
  * Where find's dialect departs from GNU find 4.9 on glibc 2.36 (C.UTF-8):
  *
- *  - Ranges compare code points.  glibc's C.UTF-8 has collation values only
- *    for U+0000..U+00FF, so there `[α-ω]` matches nothing, and a range with
- *    an end above U+00FF matches only its first character.
+ *  - A name that does not match character by character, glibc tries again
+ *    byte by byte, so there `??` matches `é` as well as `?` does; here `?`
+ *    is one character.
  *  - glibc matches a name (or pattern) that is not valid UTF-8 byte by byte
  *    as a whole, so `?` matches one byte of `é` in "é\xff" there; here `é`
  *    stays one character and the stray byte one more.
- *  - FNM_ICASE: glibc folds with towlower(), so there ς does not match σ,
- *    µ does not match μ, and KELVIN SIGN matches k; here the opposite.
+ *  - Ranges compare code points.  glibc's C.UTF-8 has collation values only
+ *    for U+0000..U+00FF, so there `[α-ω]` matches nothing, and a range with
+ *    an end above U+00FF matches only its first character.
+ *  - FNM_ICASE: glibc folds with towlower(), so there ς and σ, µ and μ, ϑ
+ *    and θ do not match, and KELVIN SIGN matches k; here the opposite.
  *  - Classes beyond ASCII: alpha and alnum are glibc's; graph, print and
  *    punct count code points glibc leaves unassigned as assigned; upper and
  *    lower hold the letters that have a case mapping (glibc also counts
  *    letters without one, such as ℂ or ª).
  *  - With POSIXLY_CORRECT in its environment, glibc reads `[^a]` as a set
  *    of `^` and `a`; here `^` negates, as find does without it.
+ *  - FNM_EXPLICIT_DOT (find does not use FNM_PERIOD): after a leading `*?`,
+ *    glibc also refuses a `.` to the element after the `?`, as if it led
+ *    the name; here only the name's first character is leading.
  *
  * Where glob()'s dialect departs from the regular expression globToRegExp
  * builds (JavaScript, no u flag):
@@ -53,8 +59,9 @@
  *  - A stray byte is itself; Deno hands the regular expression U+FFFD in its
  *    place.
  *  - FNM_ICASE folds as above, where JavaScript's /i compares uppercase
- *    forms: ẞ matches ß and ϴ matches θ here, not there; ſ, KELVIN SIGN
- *    and OHM SIGN match nothing else in either.
+ *    forms: here ẞ matches ß, ϴ θ, OHM SIGN ω, ANGSTROM SIGN å, and the
+ *    Greek capitals with prosgegrammeni (ᾼ) their small letters (ᾳ); not
+ *    there, where one of the two has no uppercase of its own.
  */
 
 #include "fnm.h"
@@ -73,6 +80,8 @@
 #define MAX_PATTERN (16u << 20)
 /** The most NFA states: fnm_match() keeps two bits and two bytes per state on its stack. */
 #define MAX_STATES 8192u
+/** Set items find's dialect may compile a pattern to, per character (see compile_find()). */
+#define MAX_ITEMS_PER_CHAR 64u
 /** The longest class name glibc reads in `[[:name:]]` (CHARCLASS_NAME_MAX). */
 #define CLASS_NAME_MAX 2048u
 /** Every flag. */
@@ -598,8 +607,6 @@ struct node {
 struct builder {
 	/** The enum fnm_flags. */
 	uint32_t flags;
-	/** The pattern. */
-	const uint8_t *pat;
 	/** The pattern's characters. */
 	uint32_t *cp;
 	/** The byte offset of each character, and off[n] = the pattern's length. */
@@ -633,7 +640,7 @@ struct builder {
 	uint32_t nstates, states_cap;
 	/** glob: scratch for the children of a node being built. */
 	uint32_t *stack;
-	uint32_t depth_top;
+	uint32_t stack_top;
 
 	/** The first error in the pattern, if error_set. */
 	struct fnm_error error;
@@ -944,7 +951,9 @@ static int compile_bracket(struct builder *b, uint32_t k, uint32_t step) {
 			c = fold_if(b, at(b, p++));
 			plain = true;
 		} else if (c == '[' && at(b, p) == ':') {
-			uint32_t name[CLASS_NAME_MAX];
+			// A name of letters a..y (so says glibc) up to `:]`; longer
+			// than any class, it is not one
+			uint32_t name[8];
 			uint32_t q = p, len = 0;
 			bool is_class = true;
 			for (;;) {
@@ -961,10 +970,13 @@ static int compile_bracket(struct builder *b, uint32_t k, uint32_t step) {
 					is_class = false;
 					break;
 				}
-				name[len++] = d;
+				if (len < COUNTOF(name)) {
+					name[len] = d;
+				}
+				++len;
 			}
 			if (is_class) {
-				int cls = class_lookup(name, len);
+				int cls = len <= COUNTOF(name) ? class_lookup(name, len) : -1;
 				if (cls < 0) {
 					end = BRACKET_ABORT;
 					break;
@@ -1173,6 +1185,12 @@ static int compile_find(struct builder *b) {
 		if (ret != 0) {
 			return ret;
 		}
+		// Brackets that glibc skips otherwise than it reads them can make a
+		// pattern compile from inside its own brackets, a set per place
+		if (b->nitems > MAX_ITEMS_PER_CHAR * ((size_t)b->n + 16)) {
+			pattern_error(b, b->queue[i], "pattern too complex");
+			return -EINVAL;
+		}
 	}
 	return 0;
 }
@@ -1213,12 +1231,8 @@ static uint32_t add_node(struct builder *b, uint8_t kind, uint32_t arg) {
 	return b->nnodes++;
 }
 
-/** Add a node as the last child of `parent`.  @return Its index, or NONE. */
-static uint32_t add_child(struct builder *b, uint32_t parent, uint8_t kind, uint32_t arg) {
-	uint32_t node = add_node(b, kind, arg);
-	if (node == NONE) {
-		return NONE;
-	}
+/** Make a node the last child of `parent`. */
+static void append_child(struct builder *b, uint32_t parent, uint32_t node) {
 	struct node *p = &b->nodes[parent];
 	if (p->last == NONE) {
 		p->child = node;
@@ -1226,6 +1240,14 @@ static uint32_t add_child(struct builder *b, uint32_t parent, uint8_t kind, uint
 		b->nodes[p->last].next = node;
 	}
 	p->last = node;
+}
+
+/** Add a node as the last child of `parent`.  @return Its index, or NONE. */
+static uint32_t add_child(struct builder *b, uint32_t parent, uint8_t kind, uint32_t arg) {
+	uint32_t node = add_node(b, kind, arg);
+	if (node != NONE) {
+		append_child(b, parent, node);
+	}
 	return node;
 }
 
@@ -1491,36 +1513,20 @@ static int glob_translate(struct builder *b, uint32_t *root, bool *grouped) {
 			continue;
 		}
 		if (c == ')' && in_group) {
-			struct group *g = &groups[--ngroups];
-			seq = g->parent;
-			uint32_t node = g->alt;
-			if (g->type != '@') {
-				static const struct {
-					uint32_t type;
-					uint8_t kind;
-				} wrappers[] = {{'?', NODE_OPT}, {'*', NODE_REPEAT}, {'+', NODE_REPEAT1}, {'!', NODE_NOT}};
-				uint8_t kind = NODE_OPT;
-				for (size_t w = 0; w < COUNTOF(wrappers); ++w) {
-					if (wrappers[w].type == g->type) {
-						kind = wrappers[w].kind;
-					}
-				}
-				uint32_t wrap = add_node(b, kind, 0);
-				if (wrap == NONE) {
+			struct group g = groups[--ngroups];
+			seq = g.parent;
+			uint32_t node = g.alt;
+			if (g.type != '@') {
+				uint8_t kind = g.type == '?' ? NODE_OPT : g.type == '*' ? NODE_REPEAT : g.type == '+' ? NODE_REPEAT1 : NODE_NOT;
+				node = add_node(b, kind, 0);
+				if (node == NONE) {
 					goto out;
 				}
-				b->nodes[wrap].child = b->nodes[wrap].last = node;
-				node = wrap;
+				append_child(b, node, g.alt);
 			}
-			struct node *s = &b->nodes[seq];
-			if (s->last == NONE) {
-				s->child = node;
-			} else {
-				b->nodes[s->last].next = node;
-			}
-			s->last = node;
+			append_child(b, seq, node);
 			// `!(...)` is a lookahead, then `[^/]*`
-			if (g->type == '!' && add_child(b, seq, NODE_STAR, 0) == NONE) {
+			if (g.type == '!' && add_child(b, seq, NODE_STAR, 0) == NONE) {
 				goto out;
 			}
 			continue;
@@ -1550,15 +1556,9 @@ static int glob_translate(struct builder *b, uint32_t *root, bool *grouped) {
 			continue;
 		}
 		if (c == '}' && top == '{') {
-			struct group *g = &groups[--ngroups];
-			seq = g->parent;
-			struct node *s = &b->nodes[seq];
-			if (s->last == NONE) {
-				s->child = g->alt;
-			} else {
-				b->nodes[s->last].next = g->alt;
-			}
-			s->last = g->alt;
+			struct group g = groups[--ngroups];
+			seq = g.parent;
+			append_child(b, seq, g.alt);
 			continue;
 		}
 		if (c == '?') {
@@ -1669,12 +1669,12 @@ static uint32_t nfa_build(struct builder *b, uint32_t node, uint32_t next, uint3
 	case NODE_SEQ:
 	case NODE_ALT: {
 		// Children are built last to first, each going on at the one after
-		uint32_t base = b->depth_top;
+		uint32_t base = b->stack_top;
 		for (uint32_t child = nd.child; child != NONE; child = b->nodes[child].next) {
-			b->stack[b->depth_top++] = child;
+			b->stack[b->stack_top++] = child;
 		}
 		uint32_t entry = next;
-		for (uint32_t i = b->depth_top; i-- > base;) {
+		for (uint32_t i = b->stack_top; i-- > base;) {
 			uint32_t e = nfa_build(b, b->stack[i], next, depth);
 			if (e == NONE) {
 				return NONE;
@@ -1683,13 +1683,13 @@ static uint32_t nfa_build(struct builder *b, uint32_t node, uint32_t next, uint3
 				next = e;
 				entry = e;
 			} else {
-				entry = i == b->depth_top - 1 ? e : add_state(b, ST_SPLIT, depth, e, entry, 0);
+				entry = i == b->stack_top - 1 ? e : add_state(b, ST_SPLIT, depth, e, entry, 0);
 			}
 			if (entry == NONE) {
 				return NONE;
 			}
 		}
-		b->depth_top = base;
+		b->stack_top = base;
 		return entry;
 	}
 	case NODE_OPT: {
@@ -1729,7 +1729,7 @@ static int glob_nfa(struct builder *b, struct fnm *f, uint32_t root) {
 	uint32_t match = add_state(b, ST_MATCH, 0, NONE, NONE, 0);
 	uint32_t start = match == NONE ? NONE : nfa_build(b, root, match, 0);
 	if (start == NONE) {
-		return b->error_set ? -EINVAL : -ENOMEM;
+		return -ENOMEM;
 	}
 
 	uint32_t m = b->nstates;
@@ -1881,10 +1881,11 @@ static inline bool bytes_eq(const uint8_t *s, const uint8_t *t, size_t len, bool
 }
 
 /**
- * @return The first place in s[from..to) holding t[0..len), or SIZE_MAX.
- * (memmem() costs more to set up than a name takes to scan.)
+ * @return The first place in s[from..to) holding t[0..len), or SIZE_MAX;
+ *         counting the places tried in *work.  (memmem() costs more to set
+ *         up than a name takes to scan.)
  */
-static size_t piece_find(const uint8_t *s, size_t from, size_t to, const uint8_t *t, size_t len, bool icase) {
+static size_t piece_find(const uint8_t *s, size_t from, size_t to, const uint8_t *t, size_t len, bool icase, uint64_t *work) {
 	if (len == 0) {
 		return from;
 	}
@@ -1896,6 +1897,7 @@ static size_t piece_find(const uint8_t *s, size_t from, size_t to, const uint8_t
 			}
 			i = (size_t)(hit - s);
 		}
+		++*work;
 		if (bytes_eq(s + i, t, len, icase)) {
 			return i;
 		}
@@ -1903,12 +1905,13 @@ static size_t piece_find(const uint8_t *s, size_t from, size_t to, const uint8_t
 	return SIZE_MAX;
 }
 
-/** Match with ENGINE_PIECES. */
-static bool match_pieces(const struct fnm *f, const uint8_t *s, size_t n) {
+/** Match with ENGINE_PIECES, counting steps in *work. */
+static bool match_pieces(const struct fnm *f, const uint8_t *s, size_t n, uint64_t *work) {
 	const struct piece *p = f->pieces;
 	const uint8_t *t = f->pieces_text;
 	bool icase = f->flags & FNM_ICASE;
 	uint32_t last = f->npieces - 1;
+	++*work;
 	if (last == 0) {
 		return n == p[0].len && bytes_eq(s, t, n, icase);
 	}
@@ -1924,7 +1927,7 @@ static bool match_pieces(const struct fnm *f, const uint8_t *s, size_t n) {
 	}
 	size_t from = p[0].len, to = n - p[last].len;
 	for (uint32_t i = 1; i < last; ++i) {
-		size_t hit = piece_find(s, from, to, t + p[i].off, p[i].len, icase);
+		size_t hit = piece_find(s, from, to, t + p[i].off, p[i].len, icase, work);
 		if (hit == SIZE_MAX) {
 			return false;
 		}
@@ -2205,7 +2208,7 @@ int fnm_compile(const uint8_t *pattern, size_t len, uint32_t flags, struct fnm *
 		return -EINVAL;
 	}
 
-	struct builder b = {.flags = flags, .pat = pattern};
+	struct builder b = {.flags = flags};
 	int ret = -ENOMEM;
 	struct fnm *f = calloc(1, sizeof(*f));
 	b.cp = malloc((len + 1) * sizeof(*b.cp));
@@ -2268,8 +2271,7 @@ bool fnm_match_counted(const struct fnm *f, const uint8_t *name, size_t len, uin
 	}
 	switch (f->engine) {
 	case ENGINE_PIECES:
-		*steps = 1;
-		return match_pieces(f, name, len);
+		return match_pieces(f, name, len, steps);
 	case ENGINE_STEPS:
 		return match_steps(f, name, len, steps);
 	default:
@@ -2278,10 +2280,10 @@ bool fnm_match_counted(const struct fnm *f, const uint8_t *name, size_t len, uin
 }
 
 bool fnm_match(const struct fnm *f, const uint8_t *name, size_t len) {
+	uint64_t steps = 0;
 	if (f->engine == ENGINE_PIECES && !(f->flags & FNM_GLOB)) {
-		return match_pieces(f, name, len);
+		return match_pieces(f, name, len, &steps);
 	}
-	uint64_t steps;
 	return fnm_match_counted(f, name, len, &steps);
 }
 

@@ -89,10 +89,11 @@ struct fnm_error {
  * @param[out] err
  *         Filled in when -EINVAL is returned (may be NULL).
  * @return
- *         0, -EINVAL for an unknown flag, FNM_EXTGLOB without FNM_GLOB, a
+ *         0; -EINVAL for an unknown flag, FNM_EXTGLOB without FNM_GLOB, a
  *         glob() pattern that globToRegExp cannot compile, or a pattern too
- *         large to compile (over 16 MiB, or a glob() segment whose groups
- *         need more than 8192 matcher states); or -ENOMEM.  On error *out is
+ *         large to compile (over 16 MiB; a glob() segment whose groups need
+ *         more than 8192 matcher states; find brackets so tangled that they
+ *         compile to 64 tests a character); or -ENOMEM.  On error *out is
  *         NULL.
  */
 int fnm_compile(const uint8_t *pattern, size_t len, uint32_t flags, struct fnm **out, struct fnm_error *err);

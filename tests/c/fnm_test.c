@@ -708,7 +708,7 @@ static void test_work(void) {
 	set_context("work");
 	// Each bound is (name + 1) x (pattern + 1) x a small constant
 	const uint64_t n1 = N + 1;
-	expect_work("*a*a*a*a*a*a*a*b", 0, as, N, false, 1);
+	expect_work("*a*a*a*a*a*a*a*b", 0, as, N, false, n1 * 17);
 	expect_work("*a?*a?*a?*a?*a?*a?*b", 0, as, N, false, n1 * 21 * 2);
 	expect_work("*?*?*?*?*?*?*?*?*?*?*x", 0, as, N, false, n1 * 23 * 2);
 	expect_work("*[ab]*[ab]*[ab]*[ab]*c", 0, as, N, false, n1 * 23 * 2);
