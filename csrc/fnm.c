@@ -2094,7 +2094,9 @@ static bool match_nfa(const struct fnm *f, const uint8_t *s, size_t n, uint64_t 
 	uint64_t bits[2][words];
 	uint16_t todo[m];
 	uint64_t *acc = bits[0], *later = bits[1];
-	memset(later, 0, words * sizeof(*later));
+	for (size_t w = 0; w < words; ++w) {
+		later[w] = 0;
+	}
 	bool icase = f->flags & FNM_ICASE;
 	bool dot = (f->flags & FNM_EXPLICIT_DOT) && n > 0 && s[0] == '.';
 	uint64_t count = 0;
@@ -2102,7 +2104,9 @@ static bool match_nfa(const struct fnm *f, const uint8_t *s, size_t n, uint64_t 
 	uint32_t c = 0;
 
 	for (size_t i = n;;) {
-		memset(acc, 0, words * sizeof(*acc));
+		for (size_t w = 0; w < words; ++w) {
+			acc[w] = 0;
+		}
 		bool leading_dot = dot && i == 0;
 		bool live = false;
 		for (uint32_t d = 0; d <= f->max_depth; ++d) {
