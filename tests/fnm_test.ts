@@ -63,9 +63,9 @@ function rng(seed: number): (n: number) => number {
 }
 
 /**
- * globToRegExp, from the std sources next to this checkout, or from JSR.
- * The posix module is the one `@std/path` picks on Linux, and needs no
- * import map.
+ * globToRegExp, from the std sources next to this checkout (its posix
+ * module, the one `@std/path` picks on Linux, which needs no import map),
+ * or from JSR.
  */
 async function loadGlobToRegExp(): Promise<
   (
@@ -74,7 +74,7 @@ async function loadGlobToRegExp(): Promise<
   ) => RegExp
 > {
   const local = new URL("../../shared/reference/std/path/posix/glob_to_regexp.ts", import.meta.url);
-  let specifier = "jsr:@std/path@^1/posix/glob-to-regexp";
+  let specifier = "jsr:@std/path@^1/glob-to-regexp";
   try {
     Deno.statSync(local);
     specifier = local.href;
