@@ -17,11 +17,13 @@
  *
  *  - glob()'s (FNM_GLOB): one path segment of @std/fs expandGlob, exactly as
  *    @std/path globToRegExp translates it to a regular expression: its
- *    braces `{a,b}`, its classes, its escapes, its `!(...)`, and its rule
- *    that a segment with an unclosed `[`, `(`, `{` or a dangling backslash
- *    matches literally.  A pattern whose regular expression would not
- *    compile (`[z-a]`) is an error.  The pattern is one segment: a `/` in
- *    it is a character that no name holds.
+ *    braces `{a,b}`; its classes (ASCII, but for `[[:space:]]`, which is
+ *    JavaScript's \s; `[^a]` is a set holding `^`); its escapes; its
+ *    `!(a|b)`, a lookahead then `*` (so, unlike bash, `!(foo).js` does not
+ *    match `foobar.js`); and its rule that a segment with an unclosed `[`,
+ *    `(`, `{` or a dangling backslash matches literally.  A pattern whose
+ *    regular expression would not compile (`[z-a]`) is an error.  The
+ *    pattern is one segment: a `/` in it is a character that no name holds.
  *
  * Names and patterns are bytes.  A valid UTF-8 sequence is one character; a
  * byte that is not part of one is a character of its own, which only `?`,
