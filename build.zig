@@ -7,6 +7,7 @@
 //!                                   by gcc under ASan+UBSan: a second lane, as
 //!                                   zig's clang has no ASan runtime
 //!   zig build bench-c               build and run the ring benchmark
+//!   zig build bench-fnm             build and run the glob matcher's benchmark
 //!   zig build bench-walk            build bench/floor.c, pipe.c, rusage.c
 //!                                   into <prefix>/bin (deno task bench runs them)
 //!
@@ -28,6 +29,7 @@ const lib_sources = [_][]const u8{
     "dirtab.c",
     "exec.c",
     "fdlimit.c",
+    "fnm.c",
     "inject.c",
     "ioq.c",
     "layout.c",
@@ -48,7 +50,7 @@ const lib_sources = [_][]const u8{
 const uring_sources = [_][]const u8{"uring.c"};
 
 /// The C test programs in tests/c/, each run by `zig build test-c`.
-const c_tests = [_][]const u8{ "canon_test", "chan_stress", "ioq_stress" };
+const c_tests = [_][]const u8{ "canon_test", "chan_stress", "fnm_test", "ioq_stress" };
 
 /// Warnings every C file is held to.
 const warn_flags = [_][]const u8{ "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter" };
@@ -207,6 +209,22 @@ pub fn build(b: *std.Build) void {
         if (b.args) |args| run.addArgs(args);
         bench_step.dependOn(&run.step);
     }
+
+    // The glob matcher's benchmark
+    const fnm_step = b.step("bench-fnm", "Build and run bench/fnm.c (compiling and matching globs)");
+    const fnm_exe = b.addExecutable(.{
+        .name = "fnm-bench",
+        .target = target,
+        .optimize = .ReleaseFast,
+        .link_libc = true,
+    });
+    fnm_exe.addCSourceFiles(.{ .root = b.path("csrc"), .files = &.{"fnm.c"}, .flags = &warn_flags });
+    fnm_exe.addCSourceFile(.{ .file = b.path("bench/fnm.c"), .flags = &warn_flags });
+    fnm_exe.addIncludePath(b.path("csrc"));
+    const fnm_run = b.addRunArtifact(fnm_exe);
+    fnm_run.has_side_effects = true;
+    if (b.args) |args| fnm_run.addArgs(args);
+    fnm_step.dependOn(&fnm_run.step);
 
     // The walk benchmark's C programs: the kernel floor, the queue in C, a
     // rusage wrapper; installed, not run (bench/run.ts runs them)
