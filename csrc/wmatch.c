@@ -3,63 +3,37 @@
 
 #define _GNU_SOURCE
 #include "wmatch.h"
+#include "fnm.h"
 #include <errno.h>
-#include <fnmatch.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 int wmatch_add_glob(struct wglobs *g, const uint8_t *pat, uint32_t len, uint8_t flags) {
-	if (memchr(pat, 0, len)) {
-		return -EINVAL;
-	}
-	char **pats = realloc(g->pats, (g->count + 1) * sizeof(*pats));
+	struct fnm **pats = realloc(g->pats, (g->count + 1) * sizeof(*pats));
 	if (!pats) {
 		return -ENOMEM;
 	}
 	g->pats = pats;
-	uint8_t *fl = realloc(g->flags, g->count + 1);
-	if (!fl) {
-		return -ENOMEM;
+	uint32_t fnm_flags = (flags & IOQ_WALK_ITEM_CASEFOLD) ? FNM_ICASE : 0;
+	int ret = fnm_compile(pat, len, fnm_flags, &g->pats[g->count], NULL);
+	if (ret != 0) {
+		return ret;
 	}
-	g->flags = fl;
-	char *copy = malloc(len + 1);
-	if (!copy) {
-		return -ENOMEM;
-	}
-	memcpy(copy, pat, len);
-	copy[len] = 0;
-	g->pats[g->count] = copy;
-	g->flags[g->count] = flags;
 	++g->count;
 	return 0;
 }
 
 void wmatch_free_globs(struct wglobs *g) {
 	for (uint32_t i = 0; i < g->count; ++i) {
-		free(g->pats[i]);
+		fnm_free(g->pats[i]);
 	}
 	free(g->pats);
-	free(g->flags);
 	memset(g, 0, sizeof(*g));
 }
 
 bool wmatch_globs_any(const struct wglobs *g, const char *name, uint32_t len) {
-	if (g->count == 0) {
-		return false;
-	}
-	char buf[NAME_MAX + 1];
-	if (name[len] != 0) {
-		if (len > NAME_MAX) {
-			len = NAME_MAX;
-		}
-		memcpy(buf, name, len);
-		buf[len] = 0;
-		name = buf;
-	}
 	for (uint32_t i = 0; i < g->count; ++i) {
-		int flags = (g->flags[i] & IOQ_WALK_ITEM_CASEFOLD) ? FNM_CASEFOLD : 0;
-		if (fnmatch(g->pats[i], name, flags) == 0) {
+		if (fnm_match(g->pats[i], (const uint8_t *)name, len)) {
 			return true;
 		}
 	}

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: 0BSD
 /**
  * wmatch: the walk's filters on names and paths: lists of globs (find's
- * -name rules) and of suffixes (@std/fs walk's `exts`).
+ * -name rules, fnm.h) and of suffixes (@std/fs walk's `exts`).
  */
 
 #ifndef IOQ_WMATCH_H
@@ -13,7 +13,7 @@
  * Add a glob to a list.
  * @param flags
  *         IOQ_WALK_ITEM_* flags (IOQ_WALK_ITEM_CASEFOLD).
- * @return 0, -ENOMEM, or -EINVAL for a glob that cannot be used (a NUL byte).
+ * @return 0, -ENOMEM, or -EINVAL for a glob fnm_compile() refuses.
  */
 int wmatch_add_glob(struct wglobs *g, const uint8_t *pat, uint32_t len, uint8_t flags);
 

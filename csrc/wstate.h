@@ -104,12 +104,10 @@ struct wnode {
 	char name[];
 };
 
-/** A glob list (see wmatch.h). */
+/** A glob list, compiled (see wmatch.h). */
 struct wglobs {
-	/** The globs, NUL-terminated. */
-	char **pats;
-	/** Each glob's IOQ_WALK_ITEM_* flags. */
-	uint8_t *flags;
+	/** The globs. */
+	struct fnm **pats;
 	/** How many. */
 	uint32_t count;
 };
