@@ -49,7 +49,11 @@ async function walkBothOrders(
 }
 
 Deno.test("io_uring is built in; where the ring is refused, auto falls back to threads", async () => {
-  assert.ok(ffi().ioq_features() & FEATURE_URING, "the library was built without liburing");
+  assert.ok(
+    ffi().ioq_features() & FEATURE_URING,
+    "the library was built without liburing: apt-get install liburing-dev:arm64 " +
+      "(after dpkg --add-architecture arm64 && apt-get update), then deno task build",
+  );
   const root = await makeTree(TREE);
   const before = openFds();
   try {
