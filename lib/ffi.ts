@@ -310,10 +310,13 @@ async function fetchLibrary(): Promise<string> {
   const { version, libraries } = await loadManifest();
   const m = libraries.find((l) => l.os === Deno.build.os && l.arch === Deno.build.arch);
   if (!m) {
-    const carried = libraries.map((l) => `${l.os} ${l.arch}`).join(" and ") || "no system";
+    const carried = libraries.map((l) => `${l.os} ${l.arch}`).join(" and ");
+    const what = carried
+      ? `a native library for ${carried} only, not`
+      : "no native library, not even";
     throw new Error(
-      `Cannot load ioq: this package carries a native library for ${carried} only, ` +
-        `not ${Deno.build.os} ${Deno.build.arch}; ${WAYS_OUT}`,
+      `Cannot load ioq: this package carries ${what} for ${Deno.build.os} ${Deno.build.arch}; ` +
+        WAYS_OUT,
     );
   }
   const cache = `${cacheRoot()}/ioq`;

@@ -289,7 +289,7 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
       const none = `${tmp}/none`;
       await copyPackage(files.filter((f) => !f.startsWith("native/")), none);
       for (
-        const [dir, error] of [[other, `for ${carried} only, not linux ${arch}`], [
+        const [dir, error] of [[other, `for ${carried} only, not for linux ${arch}`], [
           none,
           "does not carry its prebuilt library",
         ]]
