@@ -1,6 +1,9 @@
 //! Builds libioq.so (and, on request, the C tests and benchmarks).
 //!
 //!   zig build                       the shared library -> <prefix>/lib/libioq.so
+//!                                   (build.ts runs it once per published
+//!                                   target, -Dtarget=<arch>-linux-gnu.2.17,
+//!                                   into native/lib/<arch>/)
 //!   zig build test-c -Dsanitize=thread
 //!                                   build and run the C tests under a sanitizer,
 //!                                   and (unless -Dgcc-asan=false) again built
@@ -11,9 +14,25 @@
 //!   zig build bench-walk            build bench/floor.c, pipe.c, rusage.c
 //!                                   into <prefix>/bin (deno task bench runs them)
 //!
-//! liburing comes from the system (Debian's liburing-dev), linked statically.
+//! liburing comes from the system (Debian's liburing-dev), linked statically:
+//! /usr/lib/<arch>-linux-gnu/liburing.a for the target's architecture, and the
+//! headers of /usr/include (the same for every architecture).  For aarch64 on
+//! an x86_64 machine that is Debian's multiarch package:
+//!
+//!   dpkg --add-architecture arm64 && apt-get update && apt-get install liburing-dev:arm64
+//!
+//! Chosen over building liburing with zig from `apt-get source liburing` or
+//! from sources on npm: it is the same Debian source package and version as
+//! the x86_64 archive (2.3-3 on Debian 12), built by Debian's own aarch64
+//! toolchain, installed beside the x86_64 one (Multi-Arch: same), with no
+//! deb-src entry to add and no configure step to redo in build.zig (npm has
+//! no liburing sources).  The same install brings the aarch64 C library that
+//! qemu runs the aarch64 Deno on (tests/aarch64/).  Its archive needs only
+//! calloc, free, memset and the stack protector's two symbols, all in glibc
+//! 2.17 for aarch64 (tests/package_test.ts checks the linked library).
 
 const std = @import("std");
+const builtin = @import("builtin");
 
 /// Where liburing may be found.
 const UringMode = enum { auto, on, off };
@@ -62,12 +81,26 @@ const Uring = struct {
 };
 
 fn findUring(b: *std.Build, target: std.Build.ResolvedTarget) ?Uring {
-    const arch = @tagName(target.result.cpu.arch);
-    const archive = b.fmt("/usr/lib/{s}-linux-gnu/liburing.a", .{arch});
+    const archive = uringArchive(b, target);
     const header = "/usr/include/liburing.h";
     std.fs.accessAbsolute(header, .{}) catch return null;
     std.fs.accessAbsolute(archive, .{}) catch return null;
     return .{ .include = "/usr/include", .archive = archive };
+}
+
+/// Where Debian's liburing-dev for the target's architecture puts its archive.
+fn uringArchive(b: *std.Build, target: std.Build.ResolvedTarget) []const u8 {
+    return b.fmt("/usr/lib/{s}-linux-gnu/liburing.a", .{@tagName(target.result.cpu.arch)});
+}
+
+/// How Debian installs liburing for the target's architecture.
+fn uringInstall(target: std.Build.ResolvedTarget) []const u8 {
+    if (target.result.cpu.arch == builtin.cpu.arch) return "apt-get install liburing-dev";
+    return switch (target.result.cpu.arch) {
+        .aarch64 => "dpkg --add-architecture arm64 && apt-get update && apt-get install liburing-dev:arm64",
+        .x86_64 => "dpkg --add-architecture amd64 && apt-get update && apt-get install liburing-dev:amd64",
+        else => "Debian's liburing-dev for the target's architecture",
+    };
 }
 
 /// Add the library's sources and liburing to a compile step.
@@ -128,11 +161,11 @@ pub fn build(b: *std.Build) void {
     };
     if (uring == null) {
         if (uring_mode == .on) {
-            std.debug.print("ioq: -During=on but liburing.h/liburing.a were not found (apt-get install liburing-dev)\n", .{});
+            std.debug.print("ioq: -During=on but /usr/include/liburing.h or {s} was not found ({s})\n", .{ uringArchive(b, target), uringInstall(target) });
             std.process.exit(1);
         }
         if (uring_mode == .auto) {
-            std.debug.print("ioq: liburing-dev not found: building the thread-pool backend only (apt-get install liburing-dev for io_uring)\n", .{});
+            std.debug.print("ioq: {s} not found: building the thread-pool backend only (for io_uring: {s})\n", .{ uringArchive(b, target), uringInstall(target) });
         }
     }
 

@@ -6,7 +6,7 @@
  * ```
  *
  * Steps:
- * 1. builds native/lib/libioq.so when it is missing (`deno task build`);
+ * 1. builds native/lib/<arch>/libioq.so when it is missing (`deno task build`);
  * 2. generates the synthetic tree, or reuses it from bench/.cache;
  * 3. in-process: `deno bench --json bench/walk_bench.ts` (walk on both
  *    backends vs the std-walk semantics reference, readDirSync, the real
@@ -121,9 +121,10 @@ function exists(path: string): boolean {
 async function ensureLibrary(): Promise<string> {
   const override = Deno.env.get("IOQ_LIBRARY");
   if (override) return `${override} (IOQ_LIBRARY)`;
-  const lib = `${REPO}/native/lib/libioq.so`;
-  if (exists(lib)) return "native/lib/libioq.so (existing build)";
-  progress("bench: native/lib/libioq.so is missing: running `deno task build`", true);
+  const name = `native/lib/${Deno.build.arch}/libioq.so`;
+  const lib = `${REPO}/${name}`;
+  if (exists(lib)) return `${name} (existing build)`;
+  progress(`bench: ${name} is missing: running \`deno task build\``, true);
   const child = new Deno.Command(DENO, {
     args: ["task", "build"],
     cwd: REPO,
@@ -132,8 +133,8 @@ async function ensureLibrary(): Promise<string> {
   }).spawn();
   await child.stdout.pipeTo(Deno.stderr.writable, { preventClose: true });
   const { success } = await child.status;
-  if (!success || !exists(lib)) fail("`deno task build` did not produce native/lib/libioq.so");
-  return "native/lib/libioq.so (built by this run)";
+  if (!success || !exists(lib)) fail(`\`deno task build\` did not produce ${name}`);
+  return `${name} (built by this run)`;
 }
 
 /** Runs the Deno.bench file with --json; returns its results and notes. */

@@ -3,8 +3,12 @@
  * served over HTTP on 127.0.0.1 and imported from a fresh process with a
  * fresh DENO_DIR, as a JSR user gets it (lib/ffi.ts's remote path: download,
  * SHA-256 check against native/manifest.ts, cache, dlopen).  And the
- * published library's portability: no glibc symbol version newer than the
- * target it was built for.
+ * published libraries' portability: no glibc symbol version newer than the
+ * target each was built for, nothing exported but `ioq_*`.
+ *
+ * The user's program runs on this Deno, or on the one `IOQ_TEST_DENO` names
+ * (`deno task test:aarch64` names the aarch64 Deno, run under qemu): the
+ * library it downloads is the one for that Deno's architecture.
  *
  * Needs `deno task build` first (`deno task test` runs it).
  *
@@ -12,11 +16,23 @@
  */
 
 import assert from "node:assert/strict";
-import { ffi, type Manifest } from "../lib/ffi.ts";
+import { ffi, type Manifest, type ManifestLibrary } from "../lib/ffi.ts";
 
 const ROOT = new URL("..", import.meta.url);
-const LIBRARY = new URL("native/lib/libioq.so", ROOT);
 const MANIFEST = new URL("native/manifest.ts", ROOT);
+
+/** The architectures the package carries a library for. */
+const PUBLISHED_ARCHES = ["x86_64", "aarch64"];
+
+/** The Deno that runs the user's program. */
+const USER_DENO = Deno.env.get("IOQ_TEST_DENO") || Deno.execPath();
+
+/**
+ * The steps of the download test to run, when `IOQ_TEST_STEPS` (a regular
+ * expression) picks some: the others are ignored.  `deno task test:aarch64`
+ * picks the download path's, which take seconds each under emulation.
+ */
+const STEPS = Deno.env.get("IOQ_TEST_STEPS");
 
 /** Runs a command; status and output as text. */
 async function run(
@@ -50,6 +66,29 @@ async function manifest(): Promise<Manifest> {
     assert.fail("native/manifest.ts is missing: run `deno task build` first");
   }
   return (await import(MANIFEST.href)).MANIFEST as Manifest;
+}
+
+/** The architecture of the Deno that runs the user's program. */
+async function userArch(): Promise<string> {
+  if (USER_DENO === Deno.execPath()) return Deno.build.arch;
+  const { code, stdout, stderr } = await run(USER_DENO, ["eval", "console.log(Deno.build.arch)"]);
+  assert.equal(code, 0, `${USER_DENO} does not run:\n${stderr}`);
+  return stdout.trim();
+}
+
+/** The manifest's entry for an architecture, checked against its file. */
+async function libraryFor(m: Manifest, arch: string): Promise<ManifestLibrary> {
+  const lib = m.libraries.find((l) => l.os === "linux" && l.arch === arch);
+  assert.ok(lib, `native/manifest.ts has no library for ${arch}: run \`deno task build\``);
+  assert.equal(lib.file, `lib/${arch}/libioq.so`);
+  const bytes = await Deno.readFile(new URL(`native/${lib.file}`, ROOT));
+  assert.equal(bytes.length, lib.size, "native/manifest.ts is stale: run `deno task build`");
+  assert.equal(
+    await sha256(bytes),
+    lib.sha256,
+    "native/manifest.ts is stale: run `deno task build`",
+  );
+  return lib;
 }
 
 /** The files `deno publish` would upload, relative to the repository root. */
@@ -157,10 +196,11 @@ async function listAll(dir: string): Promise<string[]> {
 }
 
 Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (t) => {
-  const m = await manifest();
-  const lib = await Deno.readFile(LIBRARY);
-  assert.equal(lib.length, m.size, "native/manifest.ts is stale: run `deno task build`");
-  assert.equal(await sha256(lib), m.sha256, "native/manifest.ts is stale: run `deno task build`");
+  const manifested = await manifest();
+  const arch = await userArch();
+  const m = { version: manifested.version, ...await libraryFor(manifested, arch) };
+  const libraryPath = new URL(`native/${m.file}`, ROOT).pathname;
+  const lib = await Deno.readFile(libraryPath);
   const { version } = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
   assert.equal(m.version, version, "native/manifest.ts is stale: run `deno task build`");
 
@@ -172,7 +212,11 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
     for (const needed of ["mod.ts", "cli.ts", "lib/ffi.ts", "LICENSE", "README.md"]) {
       assert.ok(files.includes(needed), `the package lacks ${needed}`);
     }
-    assert.ok(files.includes("native/lib/libioq.so"), "the package lacks the prebuilt library");
+    for (const published of PUBLISHED_ARCHES) {
+      const file = `native/lib/${published}/libioq.so`;
+      assert.ok(files.includes(file), `the package lacks the prebuilt library ${file}`);
+      await libraryFor(manifested, published);
+    }
     assert.ok(files.includes("native/manifest.ts"), "the package lacks native/manifest.ts");
     for (const file of files) {
       // Of bench/, only the README's chart
@@ -182,7 +226,7 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
     const pkg = `${tmp}/pkg`;
     await copyPackage(files, pkg);
     // A rebuild by someone else between the check above and the copy would show here
-    assert.equal(await sha256(await Deno.readFile(`${pkg}/native/lib/libioq.so`)), m.sha256);
+    assert.equal(await sha256(await Deno.readFile(`${pkg}/native/${m.file}`)), m.sha256);
 
     // A small tree to walk
     const tree = `${tmp}/tree`;
@@ -193,6 +237,8 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
     const want = ["", "/a", "/a/b", "/a/b/f.txt", "/link", "/x.txt"].map((p) => tree + p).sort();
 
     await Deno.writeTextFile(`${tmp}/probe.ts`, PROBE);
+    const step = (name: string, fn: () => Promise<void>) =>
+      t.step({ name, fn, ignore: STEPS !== undefined && !new RegExp(STEPS).test(name) });
     const cached = (denoDir: string) => `${denoDir}/ioq/${m.version}/${m.sha256}`;
 
     /** Runs the probe on `url`/mod.ts in a fresh process, with these flags and DENO_DIR. */
@@ -203,7 +249,7 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
       env: Record<string, string> = {},
     ): Promise<ProbeResult> => {
       const { code, stdout, stderr } = await run(
-        Deno.execPath(),
+        USER_DENO,
         ["run", "--no-config", "--no-lock", ...flags, `${tmp}/probe.ts`, `${url}/mod.ts`, tree],
         { cwd: tmp, env: { DENO_DIR: denoDir, ...env } },
       );
@@ -211,12 +257,12 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
       return JSON.parse(stdout.trim().split("\n").at(-1)!);
     };
 
-    await t.step("a corrupted library: a clear error, nothing cached nor loaded", async () => {
+    await step("a corrupted library: a clear error, nothing cached nor loaded", async () => {
       const bad = `${tmp}/bad`;
       await copyPackage(files, bad);
-      const so = await Deno.readFile(`${bad}/native/lib/libioq.so`);
+      const so = await Deno.readFile(`${bad}/native/${m.file}`);
       so[so.length >> 1] ^= 0xff;
-      await Deno.writeFile(`${bad}/native/lib/libioq.so`, so);
+      await Deno.writeFile(`${bad}/native/${m.file}`, so);
       const server = serve(bad);
       servers.push(server);
       const denoDir = `${tmp}/deno-bad`;
@@ -231,19 +277,19 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
       await server.close();
     });
 
-    await t.step("a package for another architecture, or without its manifest", async () => {
+    await step("a package for other architectures, or without its manifest", async () => {
       const other = `${tmp}/other`;
       await copyPackage(files, other);
-      const text = await Deno.readTextFile(`${other}/native/manifest.ts`);
-      const arch = Deno.build.arch === "x86_64" ? "aarch64" : "x86_64";
+      const others = manifested.libraries.filter((l) => l.arch !== arch);
       await Deno.writeTextFile(
         `${other}/native/manifest.ts`,
-        text.replace(`arch: "${Deno.build.arch}"`, `arch: "${arch}"`),
+        `export const MANIFEST = ${JSON.stringify({ ...manifested, libraries: others })};\n`,
       );
+      const carried = others.map((l) => `linux ${l.arch}`).join(" and ");
       const none = `${tmp}/none`;
       await copyPackage(files.filter((f) => !f.startsWith("native/")), none);
       for (
-        const [dir, error] of [[other, `for linux ${arch} only`], [
+        const [dir, error] of [[other, `for ${carried} only, not for linux ${arch}`], [
           none,
           "does not carry its prebuilt library",
         ]]
@@ -270,41 +316,41 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
     ];
     const denoDir = `${tmp}/deno`;
 
-    await t.step("without --allow-net: an error that names it", async () => {
+    await step("without --allow-net: an error that names it", async () => {
       const dir = `${tmp}/deno-nonet`;
       const got = await probe(server.url, dir, flags.filter((f) => !f.startsWith("--allow-net")));
       assert.match(got.error ?? "", new RegExp(`--allow-net=${server.host}`), JSON.stringify(got));
       assert.deepEqual(await listAll(`${dir}/ioq`), []);
     });
 
-    await t.step("without --allow-write: an error that names it", async () => {
+    await step("without --allow-write: an error that names it", async () => {
       const dir = `${tmp}/deno-nowrite`;
       const got = await probe(server.url, dir, flags.filter((f) => f !== "--allow-write"));
       assert.match(got.error ?? "", /--allow-write=/, JSON.stringify(got));
       assert.deepEqual(await listAll(`${dir}/ioq`), []);
     });
 
-    await t.step("IOQ_LIBRARY wins: no download, no net permission needed", async () => {
+    await step("IOQ_LIBRARY wins: no download, no net permission needed", async () => {
       const dir = `${tmp}/deno-env`;
       const before = server.requests.length;
       const got = await probe(
         server.url,
         dir,
         flags.filter((f) => !f.startsWith("--allow-net")),
-        { IOQ_LIBRARY: LIBRARY.pathname },
+        { IOQ_LIBRARY: libraryPath },
       );
       assert.deepEqual(got.paths, want, JSON.stringify(got));
       assert.ok(!server.requests.slice(before).some((p) => p.endsWith("/libioq.so")));
       assert.deepEqual(await listAll(`${dir}/ioq`), []);
     });
 
-    await t.step("first run: downloads, checks, caches and walks", async () => {
+    await step("first run: downloads, checks, caches and walks", async () => {
       const before = server.requests.length;
       const got = await probe(server.url, denoDir, flags);
       assert.deepEqual(got.paths, want, JSON.stringify(got));
       assert.ok(got.backend === "io_uring" || got.backend === "threads", got.backend);
       const fetched = server.requests.slice(before).filter((p) => p.endsWith("/libioq.so"));
-      assert.deepEqual(fetched, ["/native/lib/libioq.so"]);
+      assert.deepEqual(fetched, [`/native/${m.file}`]);
       // One file under its version and hash, no temporary left behind
       assert.deepEqual(await listAll(`${denoDir}/ioq`), [
         `/${m.version}`,
@@ -314,10 +360,10 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
       assert.deepEqual(await Deno.readFile(`${cached(denoDir)}/libioq.so`), lib);
     });
 
-    await t.step("the CLI over HTTP, from the cache, with the base permissions", async () => {
+    await step("the CLI over HTTP, from the cache, with the base permissions", async () => {
       const before = server.requests.length;
       const { code, stdout, stderr } = await run(
-        Deno.execPath(),
+        USER_DENO,
         [
           "run",
           "--no-config",
@@ -337,7 +383,7 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
       assert.ok(!server.requests.slice(before).some((p) => p.endsWith("/libioq.so")));
     });
 
-    await t.step("second run with the server gone: the cache, no fetch", async () => {
+    await step("second run with the server gone: the cache, no fetch", async () => {
       const { mtime, ino } = await Deno.stat(`${cached(denoDir)}/libioq.so`);
       await server.close();
       const got = await probe(server.url, denoDir, flags);
@@ -347,7 +393,7 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
       assert.deepEqual(after.mtime, mtime, "the cached library was rewritten");
     });
 
-    await t.step("no network, nothing cached: an error that says so", async () => {
+    await step("no network, nothing cached: an error that says so", async () => {
       // Deno's module cache from the first run, without ioq's library cache
       const dir = `${tmp}/deno-offline`;
       await Deno.mkdir(dir);
@@ -365,7 +411,7 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
       assert.deepEqual(await listAll(`${dir}/ioq`), []);
     });
 
-    await t.step("a damaged cache is replaced by a good download, renamed over it", async () => {
+    await step("a damaged cache is replaced by a good download, renamed over it", async () => {
       const path = `${cached(denoDir)}/libioq.so`;
       await Deno.writeTextFile(path, "garbage");
       const { ino } = await Deno.stat(path);
@@ -378,7 +424,7 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
       );
       assert.deepEqual(got.paths, want, JSON.stringify(got));
       assert.deepEqual(again.requests.filter((p) => p.endsWith("/libioq.so")), [
-        "/native/lib/libioq.so",
+        `/native/${m.file}`,
       ]);
       assert.deepEqual(await Deno.readFile(path), lib);
       assert.notEqual((await Deno.stat(path)).ino, ino, "the damaged file was written in place");
@@ -391,40 +437,53 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
   }
 });
 
-Deno.test("the published library needs no glibc newer than its target", async () => {
+Deno.test("the published libraries need no glibc newer than their target", async (t) => {
   const m = await manifest();
-  const target = /-gnu\.(\d+)\.(\d+)$/.exec(m.target);
-  assert.ok(target, `the library was not built for a fixed glibc version: ${m.target}`);
-  const max = [Number(target[1]), Number(target[2])];
-  assert.ok(max[0] === 2 && max[1] <= 17, `built for glibc ${max.join(".")}, not 2.17`);
+  assert.deepEqual(m.libraries.map((l) => l.arch).sort(), [...PUBLISHED_ARCHES].sort());
+  for (const lib of m.libraries) {
+    await t.step(lib.target, async () => {
+      const path = new URL(`native/${lib.file}`, ROOT).pathname;
+      const target = /-gnu\.(\d+)\.(\d+)$/.exec(lib.target);
+      assert.ok(target, `the library was not built for a fixed glibc version: ${lib.target}`);
+      const max = [Number(target[1]), Number(target[2])];
+      assert.ok(max[0] === 2 && max[1] <= 17, `built for glibc ${max.join(".")}, not 2.17`);
 
-  let out: { code: number; stdout: string; stderr: string };
-  try {
-    out = await run("readelf", ["--dyn-syms", "--dynamic", "--wide", LIBRARY.pathname]);
-  } catch {
-    out = await run("objdump", ["-T", "-p", LIBRARY.pathname]).catch(() =>
-      assert.fail("neither readelf nor objdump is installed (apt-get install binutils)")
-    );
+      const out = await run("readelf", [
+        "--dyn-syms",
+        "--dynamic",
+        "--version-info",
+        "--wide",
+        path,
+      ]).catch(() => assert.fail("readelf is not installed (apt-get install binutils)"));
+      assert.equal(out.code, 0, out.stderr);
+      const versions = [...out.stdout.matchAll(/GLIBC_(\d+)\.(\d+)(?:\.(\d+))?/g)];
+      assert.ok(versions.length > 0, "no GLIBC_ symbol version found");
+      const newer = versions
+        .filter((v) => Number(v[1]) > max[0] || (Number(v[1]) === max[0] && Number(v[2]) > max[1]))
+        .map((v) => v[0]);
+      assert.deepEqual([...new Set(newer)], [], `symbols need glibc newer than ${max.join(".")}`);
+
+      // Nothing but the C library: liburing is linked in, statically
+      const needed = [...out.stdout.matchAll(/Shared library: \[([^\]]+)\]/g)].map((n) => n[1]);
+      assert.ok(needed.length > 0, "no NEEDED entries found");
+      for (const name of needed) {
+        assert.match(name, /^(libc|libpthread|libdl|librt|libm|ld-linux[\w-]*)\.so/, name);
+      }
+
+      // Nothing exported but the C API (liburing's symbols stay private):
+      // "Num: Value Size Type Bind Vis Ndx Name" rows, defined and global
+      const exported = [...out.stdout.matchAll(
+        /^\s*\d+: [0-9a-f]+\s+\d+ \w+\s+(?:GLOBAL|WEAK)\s+\w+\s+(\w+) (\S+)/gm,
+      )].filter((row) => row[1] !== "UND").map((row) => row[2]);
+      assert.ok(exported.includes("ioq_create"), `ioq_create is not exported: ${exported}`);
+      assert.deepEqual(exported.filter((name) => !name.startsWith("ioq_")), []);
+    });
   }
-  assert.equal(out.code, 0, out.stderr);
-  const versions = [...out.stdout.matchAll(/GLIBC_(\d+)\.(\d+)(?:\.(\d+))?/g)];
-  assert.ok(versions.length > 0, "no GLIBC_ symbol version found");
-  const newer = versions
-    .filter((v) => Number(v[1]) > max[0] || (Number(v[1]) === max[0] && Number(v[2]) > max[1]))
-    .map((v) => v[0]);
-  assert.deepEqual([...new Set(newer)], [], `symbols need glibc newer than ${max.join(".")}`);
 
   // io_uring is in when liburing-dev is installed (`deno task publish` builds
-  // with -During=on to make sure)
+  // with -During=on to make sure).  This machine's library is checked here,
+  // aarch64's under emulation (`deno task test:aarch64`).
   if (await Deno.stat("/usr/include/liburing.h").then(() => true, () => false)) {
     assert.ok(ffi().ioq_features() & 1, "liburing-dev is installed but not in the library");
-  }
-
-  // Nothing but the C library: liburing is linked in, statically
-  const needed = [...out.stdout.matchAll(/(?:Shared library: \[|NEEDED\s+)([^\]\s]+)/g)]
-    .map((n) => n[1]);
-  assert.ok(needed.length > 0, "no NEEDED entries found");
-  for (const name of needed) {
-    assert.match(name, /^(libc|libpthread|libdl|librt|libm|ld-linux[\w-]*)\.so/, name);
   }
 });

@@ -1336,8 +1336,9 @@ for (const { backend, skip } of BACKENDS) {
           args: ["-r", `${repo}mod.ts`, `${repo}lib`, base],
         }).output();
         assert.ok(copy.success);
-        await Deno.mkdir(`${base}/native/lib`, { recursive: true });
-        await Deno.copyFile(`${repo}native/lib/libioq.so`, `${base}/native/lib/libioq.so`);
+        const lib = `native/lib/${Deno.build.arch}`;
+        await Deno.mkdir(`${base}/${lib}`, { recursive: true });
+        await Deno.copyFile(`${repo}${lib}/libioq.so`, `${base}/${lib}/libioq.so`);
         await Deno.writeTextFile(`${base}/child.ts`, EACCES_CHILD);
         await Deno.mkdir(`${base}/cache`, { mode: 0o777 });
         await Deno.chmod(`${base}/cache`, 0o777);
