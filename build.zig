@@ -56,6 +56,7 @@ const lib_sources = [_][]const u8{
     "utf8.c",
     "walk.c",
     "wfd.c",
+    "wglob.c",
     "wmatch.c",
     "wnode.c",
     "worker.c",

@@ -92,6 +92,11 @@ static uint8_t *walk_copy(const uint8_t *bytes, uint32_t len) {
 	return copy;
 }
 
+_Static_assert(IOQ_WALK_ITEM_CASEFOLD == WGLOB_CASEFOLD, "glob item flags are wglob flags");
+_Static_assert(IOQ_WALK_ITEM_EXTGLOB == WGLOB_EXTGLOB, "glob item flags are wglob flags");
+_Static_assert(IOQ_WALK_ITEM_GLOBSTAR == WGLOB_GLOBSTAR, "glob item flags are wglob flags");
+_Static_assert(IOQ_WALK_ITEM_DIRS == WGLOB_DIRS, "glob item flags are wglob flags");
+
 /** Read the spec's items into the walk.  @return 0 or a negative errno value. */
 static int walk_parse(struct ioq_walk *w, const uint8_t *spec, uint32_t len) {
 	bool has_root = false;
@@ -145,6 +150,20 @@ static int walk_parse(struct ioq_walk *w, const uint8_t *spec, uint32_t len) {
 			break;
 		case IOQ_WALK_ITEM_EXT:
 			ret = wmatch_add_suffix(&w->exts, bytes, n);
+			break;
+		case IOQ_WALK_ITEM_GLOB:
+		case IOQ_WALK_ITEM_EXCLUDE:
+			if (!w->glob && !(w->glob = wglob_new())) {
+				return -ENOMEM;
+			}
+			// (IOQ_WALK_ITEM_* glob flags are WGLOB_* flags, see the assertions)
+			ret = wglob_add(w->glob, bytes, n, flags, kind == IOQ_WALK_ITEM_EXCLUDE);
+			break;
+		case IOQ_WALK_ITEM_BASE:
+			free(w->base);
+			w->base = walk_copy(bytes, n);
+			w->base_len = n;
+			ret = w->base ? 0 : -ENOMEM;
 			break;
 		default:
 			return -EINVAL;
@@ -204,6 +223,8 @@ static void walk_free(struct ioq_walk *w) {
 	wmatch_free_globs(&w->names);
 	wmatch_free_globs(&w->prunes);
 	wmatch_free_suffixes(&w->exts);
+	wglob_free(w->glob);
+	free(w->base);
 	free(w);
 }
 
@@ -456,7 +477,13 @@ int32_t ioq_walk_layout(uint32_t *out, uint32_t max) {
 		[IOQ_WALK_LAYOUT_ITEM_NAME] = IOQ_WALK_ITEM_NAME,
 		[IOQ_WALK_LAYOUT_ITEM_PRUNE] = IOQ_WALK_ITEM_PRUNE,
 		[IOQ_WALK_LAYOUT_ITEM_EXT] = IOQ_WALK_ITEM_EXT,
+		[IOQ_WALK_LAYOUT_ITEM_GLOB] = IOQ_WALK_ITEM_GLOB,
+		[IOQ_WALK_LAYOUT_ITEM_EXCLUDE] = IOQ_WALK_ITEM_EXCLUDE,
+		[IOQ_WALK_LAYOUT_ITEM_BASE] = IOQ_WALK_ITEM_BASE,
 		[IOQ_WALK_LAYOUT_ITEM_CASEFOLD] = IOQ_WALK_ITEM_CASEFOLD,
+		[IOQ_WALK_LAYOUT_ITEM_EXTGLOB] = IOQ_WALK_ITEM_EXTGLOB,
+		[IOQ_WALK_LAYOUT_ITEM_GLOBSTAR] = IOQ_WALK_ITEM_GLOBSTAR,
+		[IOQ_WALK_LAYOUT_ITEM_DIRS] = IOQ_WALK_ITEM_DIRS,
 		[IOQ_WALK_LAYOUT_REC_ERROR] = IOQ_WALK_REC_ERROR,
 		[IOQ_WALK_LAYOUT_REC_APART] = IOQ_WALK_REC_APART,
 		[IOQ_WALK_LAYOUT_REC_NOT_UTF8] = IOQ_WALK_REC_NOT_UTF8,

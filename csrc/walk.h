@@ -119,10 +119,27 @@ enum ioq_walk_item {
 	IOQ_WALK_ITEM_PRUNE = 5,
 	/** A suffix a reported entry's path must end with (one of them, when any is given). */
 	IOQ_WALK_ITEM_EXT = 6,
+	/**
+	 * A glob pattern (@std/fs expandGlob's dialect) of paths below the
+	 * root, segments separated by slashes: when any is given, the walk
+	 * reports what one matches, and enters only directories one can match
+	 * below (wglob.h).
+	 */
+	IOQ_WALK_ITEM_GLOB = 7,
+	/** A glob pattern of absolute paths to leave out (neither reported nor entered). */
+	IOQ_WALK_ITEM_EXCLUDE = 8,
+	/** The root's absolute path, for exclude patterns (default: the root as opened). */
+	IOQ_WALK_ITEM_BASE = 9,
 };
 
-/** Item flag: the glob ignores case (find -iname). */
+/** Item flag: the glob ignores case (find -iname, glob's caseInsensitive). */
 #define IOQ_WALK_ITEM_CASEFOLD 0x1
+/** Item flag (GLOB, EXCLUDE): extended globs. */
+#define IOQ_WALK_ITEM_EXTGLOB 0x2
+/** Item flag (GLOB, EXCLUDE): `**` crosses directories. */
+#define IOQ_WALK_ITEM_GLOBSTAR 0x4
+/** Item flag (GLOB): only directories match (the pattern ended with a slash). */
+#define IOQ_WALK_ITEM_DIRS 0x8
 
 /**
  * Record flags (ioq_walk_rec::flags).
@@ -420,7 +437,13 @@ enum ioq_walk_layout_word {
 	IOQ_WALK_LAYOUT_ITEM_NAME,
 	IOQ_WALK_LAYOUT_ITEM_PRUNE,
 	IOQ_WALK_LAYOUT_ITEM_EXT,
+	IOQ_WALK_LAYOUT_ITEM_GLOB,
+	IOQ_WALK_LAYOUT_ITEM_EXCLUDE,
+	IOQ_WALK_LAYOUT_ITEM_BASE,
 	IOQ_WALK_LAYOUT_ITEM_CASEFOLD,
+	IOQ_WALK_LAYOUT_ITEM_EXTGLOB,
+	IOQ_WALK_LAYOUT_ITEM_GLOBSTAR,
+	IOQ_WALK_LAYOUT_ITEM_DIRS,
 	IOQ_WALK_LAYOUT_REC_ERROR,
 	IOQ_WALK_LAYOUT_REC_APART,
 	IOQ_WALK_LAYOUT_REC_NOT_UTF8,

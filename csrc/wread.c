@@ -408,6 +408,10 @@ static void wread_entry(struct wreader *r, struct wlisted *l) {
 	if (e.type == DT_UNKNOWN) {
 		int ret = wread_stat(r, &e, false);
 		if (ret != 0) {
+			if (l->probe && (ret == -ENOENT || ret == -ENOTDIR)) {
+				// A name a glob looked up, not there: nothing to report
+				return;
+			}
 			wread_error(r, name, len, e.depth, DT_UNKNOWN, IOQ_WALK_OP_STAT, ret);
 			return;
 		}
@@ -427,23 +431,6 @@ static void wread_entry(struct wreader *r, struct wlisted *l) {
 	}
 
 	bool dir = e.type == DT_DIR;
-	bool descend = dir && e.depth < cfg->max_depth && !wmatch_globs_any(&w->prunes, name, len);
-
-	// A followed link back to a directory being walked
-	if (e.followed && dir) {
-		long at = wread_loop(r, wread_dev(&e.stx), e.stx.stx_ino);
-		if (at >= 0 && (descend || !std)) {
-			// aux: the depth of the directory it leads back to
-			struct ioq_walk_rec *rec = wread_error(r, name, len, e.depth, DT_DIR, IOQ_WALK_OP_LOOP, ELOOP);
-			if (rec) {
-				rec->aux = (uint32_t)at;
-			}
-			return;
-		}
-		if (at >= 0) {
-			descend = false;
-		}
-	}
 
 	// @std/fs shows followed links at their canonical path
 	const uint8_t *shown = NULL;
@@ -462,6 +449,35 @@ static void wread_entry(struct wreader *r, struct wlisted *l) {
 		}
 	}
 
+	// Glob patterns: expandGlob names a followed directory after its canonical path
+	bool glob = wglob_active(w->glob);
+	wglob_set ginc = 0, gexc = 0;
+	if (glob) {
+		bool canon = shown && dir;
+		const uint8_t *gname = canon ? shown + name_off : (const uint8_t *)name;
+		size_t glen = canon ? shown_len - name_off : len;
+		wglob_step(w->glob, r->dir->ginc, r->dir->gexc, gname, glen, &ginc, &gexc);
+	}
+
+	bool descend = dir && e.depth < cfg->max_depth && !wmatch_globs_any(&w->prunes, name, len)
+		&& (!glob || wglob_enters(w->glob, ginc, gexc));
+
+	// A followed link back to a directory being walked
+	if (e.followed && dir) {
+		long at = wread_loop(r, wread_dev(&e.stx), e.stx.stx_ino);
+		if (at >= 0 && (descend || !std)) {
+			// aux: the depth of the directory it leads back to
+			struct ioq_walk_rec *rec = wread_error(r, name, len, e.depth, DT_DIR, IOQ_WALK_OP_LOOP, ELOOP);
+			if (rec) {
+				rec->aux = (uint32_t)at;
+			}
+			return;
+		}
+		if (at >= 0) {
+			descend = false;
+		}
+	}
+
 	// What is reported.  @std/fs reports a followed link to a file as the
 	// link (counted as a file), at its target's path, by the link's name
 	uint8_t shown_type = e.type;
@@ -475,6 +491,9 @@ static void wread_entry(struct wreader *r, struct wlisted *l) {
 		// The path is the prefix and the name: check its suffix in pieces
 		reported = e.depth >= cfg->min_depth && (cfg->types & (1u << e.type)) && wmatch_globs(&w->names, name, len)
 			&& wmatch_suffixes2(&w->exts, r->prefix.data, (uint32_t)r->prefix.len, (const uint8_t *)name, len);
+	}
+	if (glob) {
+		reported = reported && wglob_matches(w->glob, ginc, gexc, dir);
 	}
 
 	// Mount points, known from a stat already made
@@ -538,6 +557,8 @@ static void wread_entry(struct wreader *r, struct wlisted *l) {
 	if (e.followed) {
 		kid->flags |= WNODE_FOLLOWED;
 	}
+	kid->ginc = ginc;
+	kid->gexc = gexc;
 	if (e.have_stat && e.type == DT_DIR) {
 		kid->dev = wread_dev(&e.stx);
 		kid->ino = e.stx.stx_ino;
@@ -673,8 +694,37 @@ static void wread_listed(struct wreader *r) {
 	r->nlisted = 0;
 }
 
-/** List the directory being read. */
+/**
+ * Look up the names glob patterns can only be, instead of listing.
+ * @return Whether the directory was handled so (else it must be listed).
+ */
+static bool wread_probe(struct wreader *r) {
+	const char *names[32];
+	int n = wglob_literals(r->w->glob, r->dir->ginc, names, 32);
+	if (n < 0) {
+		return false;
+	}
+	r->nlisted = 0;
+	for (int i = 0; i < n; ++i) {
+		struct wlisted *l = wread_listed_slot(r);
+		if (!l) {
+			wread_nomem(r);
+			break;
+		}
+		l->name = names[i];
+		l->len = (uint16_t)strlen(names[i]);
+		l->type = DT_UNKNOWN;
+		l->probe = true;
+	}
+	wread_listed(r);
+	return true;
+}
+
+/** List the directory being read (or, when globs allow, look its names up). */
 static void wread_list(struct wreader *r) {
+	if (wglob_active(r->w->glob) && wread_probe(r)) {
+		return;
+	}
 	struct ioq_walk *w = r->w;
 	bool sort = w->cfg.flags & IOQ_WALK_SORT;
 	r->nlisted = 0;
@@ -705,6 +755,7 @@ static void wread_list(struct wreader *r) {
 			l->name = name;
 			l->len = (uint16_t)len;
 			l->type = de->d_type;
+			l->probe = false;
 			if (sort) {
 				// Names outlive the buffer: keep them (with their NUL)
 				l->off = (uint32_t)r->names.len;
@@ -836,11 +887,26 @@ static void wread_root(struct wreader *r, struct wnode *root, struct wresult *re
 		res->ino = e.stx.stx_ino;
 	}
 
-	// Its record (@std/fs reports the root as a directory entry, whatever it is)
-	uint8_t as = std ? DT_DIR : e.type;
+	// Where glob patterns stand at the root (exclude patterns: through its absolute path)
+	bool glob = wglob_active(w->glob);
+	if (glob) {
+		const uint8_t *abs = w->base ? w->base : (const uint8_t *)w->root;
+		wglob_root(w->glob, abs, w->base ? w->base_len : w->root_len, &root->ginc, &root->gexc);
+	}
+
+	// Its record.  @std/fs's walk filters the root as given (the caller
+	// does); a glob reports it when a pattern matches it (say `**`)
 	bool post = cfg->order == IOQ_WALK_POST;
 	const char *name = (const char *)w->root_shown + name_off;
-	if (wread_reported(w, as, 0, name, end - name_off, w->root_shown, w->root_shown_len)) {
+	bool reported;
+	if (glob) {
+		reported = cfg->min_depth == 0 && (cfg->types & (1u << e.type)) && wglob_matches(w->glob, root->ginc, root->gexc, e.type == DT_DIR);
+	} else if (std) {
+		reported = cfg->min_depth == 0;
+	} else {
+		reported = wread_reported(w, e.type, 0, name, end - name_off, w->root_shown, w->root_shown_len);
+	}
+	if (reported) {
 		struct wbuild *b = post ? &r->self : &r->out;
 		struct ioq_walk_rec *rec = wbuild_add_path(b, false, w->root_shown, w->root_shown_len, name_off);
 		if (rec) {
@@ -876,7 +942,7 @@ static void wread_root(struct wreader *r, struct wnode *root, struct wresult *re
 	}
 
 	res->fd = fd;
-	if (cfg->max_depth > 0) {
+	if (cfg->max_depth > 0 && (!glob || wglob_enters(w->glob, root->ginc, root->gexc))) {
 		r->dir = root;
 		r->dfd = fd;
 		r->dev = res->dev;

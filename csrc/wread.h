@@ -25,6 +25,8 @@ struct wlisted {
 	uint16_t len;
 	/** Its DT_* type from the listing. */
 	uint8_t type;
+	/** Not listed but looked up (a glob's literal name): missing is no error. */
+	bool probe;
 	/** Its stat, fetched ahead: -1 none, 0 an lstat, 1 a stat following links. */
 	int8_t pre;
 	/** The result of that stat (0 or a negative errno), and where it is. */

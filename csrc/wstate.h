@@ -10,6 +10,7 @@
 #define IOQ_WSTATE_H
 
 #include "walk.h"
+#include "wglob.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -92,6 +93,8 @@ struct wnode {
 	int fd;
 	/** Device and inode (WNODE_HAS_ID). */
 	uint64_t dev, ino;
+	/** Where glob patterns stand at this directory (wglob.h). */
+	wglob_set ginc, gexc;
 	/** An enum wnode_kind. */
 	uint8_t kind;
 	/** An enum wnode_state. */
@@ -206,6 +209,12 @@ struct ioq_walk {
 	struct wglobs prunes;
 	/** Suffixes a reported path must end with (one of). */
 	struct wsuffixes exts;
+	/** Glob patterns steering the walk, or NULL. */
+	struct wglob *glob;
+	/** The root's absolute path, for exclude patterns, or NULL. */
+	uint8_t *base;
+	/** Its length. */
+	uint32_t base_len;
 
 	/** Guards the scheduler's state below and every node's fields. */
 	pthread_mutex_t lock;

@@ -198,8 +198,14 @@ export const WALK = {
   ITEM_NAME: 4,
   ITEM_PRUNE: 5,
   ITEM_EXT: 6,
-  /** Item flag: case-insensitive glob. */
+  ITEM_GLOB: 7,
+  ITEM_EXCLUDE: 8,
+  ITEM_BASE: 9,
+  /** Item flags: case-insensitive glob; (glob patterns) extended globs, `**` across directories, directories only. */
   ITEM_CASEFOLD: 0x1,
+  ITEM_EXTGLOB: 0x2,
+  ITEM_GLOBSTAR: 0x4,
+  ITEM_DIRS: 0x8,
   /** Record flags. */
   REC_ERROR: 0x01,
   REC_APART: 0x02,
