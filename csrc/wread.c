@@ -863,6 +863,16 @@ static void wread_root(struct wreader *r, struct wnode *root, struct wresult *re
 	r->prefix.len = 0;
 	r->prefix16 = 0;
 	r->prefix_utf8 = true;
+	bool glob = wglob_active(w->glob);
+	if (stat_err != 0 && glob && (stat_err == -ENOENT || stat_err == -ENOTDIR)) {
+		// A glob's fixed root that does not exist matches nothing: no error
+		if (fd >= 0) {
+			close(fd);
+		}
+		res->fd = -1;
+		wread_result(r, res);
+		return;
+	}
 	if (stat_err != 0) {
 		// Nothing to show: only the error
 		struct ioq_walk_rec *rec = wbuild_add_path(&r->out, true, w->root_shown, w->root_shown_len, name_off);
@@ -888,7 +898,6 @@ static void wread_root(struct wreader *r, struct wnode *root, struct wresult *re
 	}
 
 	// Where glob patterns stand at the root (exclude patterns: through its absolute path)
-	bool glob = wglob_active(w->glob);
 	if (glob) {
 		const uint8_t *abs = w->base ? w->base : (const uint8_t *)w->root;
 		wglob_root(w->glob, abs, w->base ? w->base_len : w->root_len, &root->ginc, &root->gexc);
@@ -927,7 +936,7 @@ static void wread_root(struct wreader *r, struct wnode *root, struct wresult *re
 	if (fd < 0) {
 		// A directory that cannot be opened, or not a directory at all
 		bool notdir = e.type != DT_DIR;
-		if ((!notdir || std) && cfg->max_depth > 0) {
+		if ((!notdir || (std && !glob)) && cfg->max_depth > 0) {
 			struct ioq_walk_rec *rec = wbuild_add_path(&r->out, true, w->root_shown, w->root_shown_len, name_off);
 			if (rec) {
 				rec->flags |= IOQ_WALK_REC_ERROR | IOQ_WALK_REC_ROOT;

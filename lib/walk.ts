@@ -6,7 +6,7 @@
  */
 
 import { WalkIterator, WalkSyncIterator } from "./walk_iterator.ts";
-import type { WalkOptions } from "./walk_options.ts";
+import { plan, type WalkOptions } from "./walk_options.ts";
 import type { WalkEntry } from "./walk_run.ts";
 
 export type { WalkEntry, WalkOptions };
@@ -58,7 +58,7 @@ export function walk(
   options: WalkOptions = {},
 ): AsyncIterableIterator<WalkEntry> {
   // Like @std/fs, bad arguments are reported by the first next()
-  return new WalkIterator(root, options);
+  return new WalkIterator(() => plan(root, options));
 }
 
 /**
@@ -87,7 +87,7 @@ export function walkSync(
   root: string | URL,
   options: WalkOptions = {},
 ): IterableIterator<WalkEntry> {
-  return new WalkSyncIterator(root, options);
+  return new WalkSyncIterator(() => plan(root, options));
 }
 
 export { walkLikeFind } from "./walker.ts";

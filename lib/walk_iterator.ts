@@ -7,7 +7,7 @@
  */
 
 import { BREATHE, DONE, WAIT, type WalkEntry, WalkRun } from "./walk_run.ts";
-import type { WalkOptions } from "./walk_options.ts";
+import type { WalkPlan } from "./walk_options.ts";
 import { setImmediate } from "node:timers";
 
 /** How long a step may hold the event loop, in milliseconds. */
@@ -24,8 +24,9 @@ export class WalkIterator implements AsyncIterableIterator<WalkEntry> {
   /** The end in progress, shared by concurrent callers. */
   #ending: Promise<void> | null = null;
 
-  constructor(root: string | URL, options: WalkOptions) {
-    this.#run = new WalkRun(root, options, BREATH_MS);
+  /** An iterator over the walk `planner` plans (called by the first next()). */
+  constructor(planner: () => WalkPlan) {
+    this.#run = new WalkRun(planner, BREATH_MS);
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<WalkEntry> {
@@ -101,8 +102,9 @@ export class WalkIterator implements AsyncIterableIterator<WalkEntry> {
 export class WalkSyncIterator implements IterableIterator<WalkEntry> {
   readonly #run: WalkRun;
 
-  constructor(root: string | URL, options: WalkOptions) {
-    this.#run = new WalkRun(root, options, Infinity);
+  /** An iterator over the walk `planner` plans (called by the first next()). */
+  constructor(planner: () => WalkPlan) {
+    this.#run = new WalkRun(planner, Infinity);
   }
 
   [Symbol.iterator](): IterableIterator<WalkEntry> {

@@ -162,6 +162,10 @@ export interface WalkPlan {
   /** The root's path as shown (normalized), and its name. */
   shown: string;
   rootName: string;
+  /** Whether @std/fs walk's filters apply to the root (as given) in JavaScript. */
+  filterRoot: boolean;
+  /** Yield each path once only (a glob following links can reach a directory twice). */
+  dedupe?: boolean;
   /** The engine's configuration and items. */
   config: EngineConfig;
   items: EngineItem[];
@@ -332,6 +336,7 @@ export function plan(root: string | URL, options: WalkOptions): WalkPlan {
     given,
     shown,
     rootName: basename(shown),
+    filterRoot: true,
     config: {
       flags,
       order: order === "dfs" ? WALK.DFS : WALK.BFS,

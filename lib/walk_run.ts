@@ -12,7 +12,7 @@ import { osError } from "./errors.ts";
 import { DT, LAYOUT, WALK, WALK_LAYOUT } from "./layout.ts";
 import { IoQueue, queueCore } from "./queue.ts";
 import { readStat } from "./stat.ts";
-import { include, plan, type WalkOptions, type WalkPlan } from "./walk_options.ts";
+import { include, type WalkPlan } from "./walk_options.ts";
 
 /**
  * An entry `walk()` yields.
@@ -72,8 +72,8 @@ const BREATH_EVERY = 256;
 
 /** One walk: from its options to its entries. */
 export class WalkRun {
-  readonly #root: string | URL;
-  readonly #options: WalkOptions;
+  /** Checks the arguments and plans the walk (run by start(), so errors come from the first next()). */
+  readonly #planner: () => WalkPlan;
   #plan: WalkPlan | undefined;
   #engine: Engine | null = null;
   /** A queue of the walk's own, closed at the end. */
@@ -88,22 +88,23 @@ export class WalkRun {
   #batch: BatchView | null = null;
   #text = "";
   #i = 0;
+  /** The paths yielded, when the plan wants each once. */
+  #seen: Set<string> | null = null;
   /** How long step() may run before it asks to breathe (ms; Infinity: never), and since when. */
   readonly #breathMs: number;
   #since = 0;
   #sinceLook = 0;
 
-  /** A walk of `root`; `breathMs` bounds how long one step() may hold the thread. */
-  constructor(root: string | URL, options: WalkOptions, breathMs: number) {
-    this.#root = root;
-    this.#options = options;
+  /** A walk that `planner` plans; `breathMs` bounds how long one step() may hold the thread. */
+  constructor(planner: () => WalkPlan, breathMs: number) {
+    this.#planner = planner;
     this.#breathMs = breathMs;
   }
 
   /** Checks the options, makes or takes the queue, starts the engine. */
   start(): void {
     this.started = true;
-    const plan = this.#plan = plan_(this.#root, this.#options);
+    const plan = this.#plan = this.#planner();
     plan.signal?.throwIfAborted();
     if (plan.empty) {
       this.done = true;
@@ -118,6 +119,7 @@ export class WalkRun {
       (error as Error & { code: string }).code = "EBUSY";
       throw error;
     }
+    if (plan.dedupe) this.#seen = new Set();
     const engine = this.#engine = new Engine(core, plan.config, plan.items);
     if (plan.signal) {
       this.#onAbort = () => engine.cancel();
@@ -231,9 +233,15 @@ export class WalkRun {
       const path = text.slice(off16, off16 + words[w + 4]);
       if (flags & WALK.REC_ROOT) {
         // @std/fs filters the root as given
-        if (!plan.includeDirs || !include(plan.given, plan.exts, match, skip)) continue;
+        if (plan.filterRoot && (!plan.includeDirs || !include(plan.given, plan.exts, match, skip))) {
+          continue;
+        }
       } else if ((match || skip) && !include(path, undefined, match, skip)) {
         continue;
+      }
+      if (this.#seen) {
+        if (this.#seen.has(path)) continue;
+        this.#seen.add(path);
       }
       const entry: WalkEntry = {
         path,
@@ -334,9 +342,6 @@ export class WalkRun {
     }
   }
 }
-
-/** plan(), under a name that does not clash with the field. */
-const plan_ = plan;
 
 /** The path `up` directories above `path` (the walk's root, shown, if that runs out). */
 function ancestor(path: string, up: number, root: string): string {
