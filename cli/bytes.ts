@@ -1,0 +1,45 @@
+/**
+ * Paths as bytes: where a root's name starts, trailing slashes, keys for
+ * maps of directories, byte order.
+ *
+ * @module
+ */
+
+/** Where a root's name starts, as `%f` shows it: after the last "/" that is not trailing. */
+export function rootNameStart(path: Uint8Array): number {
+  const end = trimSlashes(path, path.length);
+  if (end === 0) return Math.max(0, path.length - 1);
+  return path.subarray(0, end).lastIndexOf(0x2f) + 1;
+}
+
+/** `end` moved back over trailing slashes (not past the first byte after `start`). */
+export function trimSlashes(path: Uint8Array, end: number, start = 0): number {
+  while (end > start + 1 && path[end - 1] === 0x2f) end--;
+  return end;
+}
+
+/** The key of the directory at `path[start, end)`: its bytes without trailing slashes. */
+export function dirKey(path: Uint8Array, start: number, end: number): string {
+  return keyOf(path, start, trimSlashes(path, end, start));
+}
+
+/** The key of the directory holding the entry at `path[start, ...)` whose name starts at `nameStart`. */
+export function parentKey(path: Uint8Array, start: number, nameStart: number): string {
+  return keyOf(path, start, trimSlashes(path, Math.max(nameStart - 1, start + 1), start));
+}
+
+/** A Map key for bytes (one char per byte). */
+export function keyOf(bytes: Uint8Array, start: number, end: number): string {
+  let key = "";
+  for (let i = start; i < end; i += 4096) {
+    key += String.fromCharCode(...bytes.subarray(i, Math.min(end, i + 4096)));
+  }
+  return key;
+}
+
+/** Orders byte strings. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
