@@ -161,7 +161,7 @@ function confirm(command: string, path: Uint8Array): boolean {
     if (!n || byte[0] === 0x0a) break;
     line.push(byte[0]);
   }
-  const answer = String.fromCharCode(...line).trimStart();
+  const answer = String.fromCharCode(...line);
   return answer[0] === "y" || answer[0] === "Y";
 }
 

@@ -169,6 +169,10 @@ Deno.test("walk CLI prints what find prints, case by case", async (t) => {
         cwd: tree.root,
       });
     });
+    await t.step("-xdev: /dev's mount points listed, not entered", async () => {
+      await compareWithFind(["/dev", "-xdev"]);
+      await compareWithFind(["/dev", "-mount", "-type", "d"]);
+    });
   } finally {
     await Deno.remove(tree.root, { recursive: true });
   }
