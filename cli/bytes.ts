@@ -5,10 +5,13 @@
  * @module
  */
 
+import type { FindEntry } from "./entry.ts";
+
 /** Where a root's name starts, as `%f` shows it: after the last "/" that is not trailing. */
 export function rootNameStart(path: Uint8Array): number {
   const end = trimSlashes(path, path.length);
-  if (end === 0) return Math.max(0, path.length - 1);
+  // Only slashes: the name is the last one
+  if (end <= 1 && path[0] === 0x2f) return Math.max(0, path.length - 1);
   return path.subarray(0, end).lastIndexOf(0x2f) + 1;
 }
 
@@ -42,4 +45,13 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
   return a.length - b.length;
+}
+
+/** `%f`: the entry's name; for a root, with one of its trailing slashes (as find's base_name). */
+export function baseName(e: FindEntry): Uint8Array {
+  const name = e.path.subarray(e.nameStart);
+  if (e.depth > 0 || name.length <= 1) return name;
+  let end = name.length;
+  while (end > 1 && name[end - 1] === 0x2f) end--;
+  return name.subarray(0, Math.min(name.length, end + 1));
 }

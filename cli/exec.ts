@@ -14,6 +14,7 @@
 import type { FindEntry } from "./entry.ts";
 import type { EvalContext, Primary } from "./expr.ts";
 import { reasonOf } from "./output.ts";
+import { baseName, trimSlashes } from "./bytes.ts";
 
 const encoder = new TextEncoder();
 const strict = new TextDecoder("utf-8", { fatal: true });
@@ -126,15 +127,13 @@ function substitute(arg: string, path: Uint8Array): Uint8Array {
 
 /** Where `-execdir` runs for an entry, and the name it passes (`./name`, or `/` for `/`). */
 function local(e: FindEntry): { dir: Uint8Array; arg: Uint8Array } {
-  let end = e.path.length;
-  while (end > 1 && e.path[end - 1] === 0x2f) end--;
-  const slash = e.path.subarray(0, end).lastIndexOf(0x2f);
-  const name = e.path.subarray(slash + 1);
-  const dir = slash < 0 ? encoder.encode(".") : slash === 0 ? encoder.encode("/") : e.path.subarray(
-    0,
-    slash,
-  );
-  if (name.length === 0 || name[0] === 0x2f) return { dir, arg: name.length ? name : e.path };
+  const name = baseName(e);
+  // "/" itself runs in "/"
+  if (name[0] === 0x2f) return { dir: name, arg: name };
+  const at = e.nameStart - 1;
+  const dir = at < 0
+    ? encoder.encode(".")
+    : e.path.subarray(0, trimSlashes(e.path, at > 0 ? at : 1));
   const arg = new Uint8Array(name.length + 2);
   arg.set([0x2e, 0x2f]);
   arg.set(name, 2);

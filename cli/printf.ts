@@ -16,6 +16,7 @@ import { DT, type FindEntry, type FindStat, isError, modeType } from "./entry.ts
 import type { EvalContext, Needs } from "./expr.ts";
 import { leadsNowhere, typeOf } from "./predicates.ts";
 import { ctimeFormat, formatTime } from "./time.ts";
+import { baseName } from "./bytes.ts";
 
 /** A bad format: the command line is unusable. */
 export class FormatError extends Error {}
@@ -218,7 +219,7 @@ export class PrintfFormat {
       case "p":
         return e.path;
       case "f":
-        return e.path.subarray(e.nameStart);
+        return baseName(e);
       case "h":
         return dirname(e.path);
       case "P":
@@ -274,10 +275,15 @@ export class PrintfFormat {
   }
 }
 
-/** `%h`: the path without its last component (and trailing slashes); `.` when there is none. */
+/**
+ * `%h`: the path up to its last "/", trailing slashes dropped first (but
+ * not after a one-byte first component, as find has it); `.` when there is
+ * no "/".
+ */
 function dirname(path: Uint8Array): Uint8Array | string {
-  let end = path.length;
-  while (end > 1 && path[end - 1] === 0x2f) end--;
+  let s = path.length - 1;
+  while (s >= 0 && path[s] === 0x2f) s--;
+  const end = s > 0 && path[s + 1] === 0x2f ? s + 1 : path.length;
   const slash = path.subarray(0, end).lastIndexOf(0x2f);
   return slash < 0 ? "." : path.subarray(0, slash);
 }

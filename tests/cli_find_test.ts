@@ -168,6 +168,17 @@ Deno.test("walk CLI prints what find prints, case by case", async (t) => {
       await compareWithFind(["-H", "link-dir", "-printf", "%p %P %h %f %y\\n"], {
         cwd: tree.root,
       });
+      // Roots with trailing slashes, and of slashes only
+      const names = ["-printf", "%p|%f|%h|%P|%H|%d\\n"];
+      for (const root of ["a//", "a/b///", "./", "/", "//", ".."]) {
+        await compareWithFind([root, "-maxdepth", root.startsWith("/") ? "0" : "1", ...names], {
+          cwd: tree.root,
+        });
+      }
+      const where = ["-execdir", "sh", "-c", 'echo "$(pwd) $0"', "{}", ";"];
+      for (const root of ["a//", "a/b", "/", "."]) {
+        await compareWithFind([root, "-maxdepth", "0", ...where], { cwd: tree.root });
+      }
     });
     await t.step("-xdev: /dev's mount points listed, not entered", async () => {
       await compareWithFind(["/dev", "-xdev"]);
