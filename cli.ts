@@ -138,11 +138,22 @@ function now(): { sec: number; nsec: number } {
  * ```
  */
 export async function main(args: string[]): Promise<number> {
+  try {
+    return await command(args);
+  } catch (error) {
+    // Nothing should come here; if it does, still one line and no trace
+    stderrLine([`walk: ${reasonOf(error)}`]);
+    return 1;
+  }
+}
+
+/** Parses and runs a command line (see `main`). */
+async function command(args: string[]): Promise<number> {
   const accounts = new Accounts();
   const tty = Output.isTerminal();
-  let command: Command;
+  let parsed: Command;
   try {
-    command = parseCommand(args, {
+    parsed = parseCommand(args, {
       now: now(),
       accounts,
       tty,
@@ -154,8 +165,8 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   const out = new Output();
-  if (command.kind !== "walk") {
-    const text = command.kind === "help" ? USAGE : `walk (ioq) ${denoJson.version}\n`;
+  if (parsed.kind !== "walk") {
+    const text = parsed.kind === "help" ? USAGE : `walk (ioq) ${denoJson.version}\n`;
     try {
       out.text(text);
       await out.finish();
@@ -166,8 +177,8 @@ export async function main(args: string[]): Promise<number> {
       return 1;
     }
   }
-  for (const warning of command.warnings) stderrLine([`walk: ${warning}`]);
-  const all = primaries(command.expr);
+  for (const warning of parsed.warnings) stderrLine([`walk: ${warning}`]);
+  const all = primaries(parsed.expr);
   const missing = [
     all.some((p) => /^-(exec|execdir|ok|okdir)$/.test(p.name)) && !granted("run")
       ? "-exec and -ok need --allow-run"
@@ -180,11 +191,16 @@ export async function main(args: string[]): Promise<number> {
     stderrLine([`walk: ${missing.join("; ")}`]);
     return 2;
   }
-  return await run(command, out, accounts);
+  return await run(parsed, out, accounts, tty);
 }
 
 /** Walks and evaluates: the command line is good. */
-async function run(command: Command, out: Output, accounts: Accounts): Promise<number> {
+async function run(
+  command: Command,
+  out: Output,
+  accounts: Accounts,
+  tty: boolean,
+): Promise<number> {
   const { options, expr } = command;
   const access = primaries(expr).some((p) => /^-(readable|writable|executable)$/.test(p.name));
   /** Entries whose stat error was reported. */
@@ -239,7 +255,8 @@ async function run(command: Command, out: Output, accounts: Accounts): Promise<n
     backend: options.backend,
     needs: needsOf(expr),
     ignoreRace: options.ignoreRace,
-    fast: fastPlanOf(expr, options.count),
+    // (on a terminal, paths are shown with ? for what is not printable)
+    fast: tty ? undefined : fastPlanOf(expr, options.count),
   };
   try {
     try {
