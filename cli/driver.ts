@@ -3,11 +3,11 @@
  *
  * The CLI gives a `WalkPlan` (roots, symlink rule, depths, order, what each
  * entry needs fetched, and the `FastPlan` when the expression is simple
- * enough to be evaluated without it) and a `DriveTarget`; the driver calls
- * `target.visit()` for every entry at or below `minDepth`, in walk order,
- * and for every error, and honours the verdicts (`PRUNE`, `QUIT`).  With a
- * fast plan (and no -s or -depth), it writes or counts the matching paths
- * itself and visits only errors.
+ * enough to be evaluated without it) and a `DriveTarget` (cli/entry.ts);
+ * the driver calls `target.visit()` for every entry at or below `minDepth`,
+ * in walk order, and `target.error()` for every error that is not an
+ * entry, and honours the verdicts (`PRUNE`, `QUIT`).  With a fast plan (and
+ * no -s or -depth), it writes or counts the matching paths itself.
  *
  * This implementation sits on the library's walker (`walkLikeFind`) and
  * does what the walker does not do natively here, in TypeScript:
@@ -19,9 +19,11 @@
  *   is dropped, errors included;
  * - `-H`: a starting point that is a link to a directory is walked through
  *   the link;
- * - entries' extras (`xstat`, `empty`) through a queue of its own, one
- *   entry at a time; link targets with readlink(2) from JavaScript (through
- *   readlink(1) for paths that are not UTF-8);
+ * - entries' extras (`xstat`, `followed`, `empty`) through a queue of its
+ *   own, one entry at a time; link targets with readlink(2) from JavaScript
+ *   (through readlink(1) for paths that are not UTF-8);
+ * - the fast plan only when its types are f, d or l (the walker's entries
+ *   tell no others apart without a stat);
  * - times come to the millisecond (the walker's `Deno.FileInfo`).
  *
  * @module

@@ -72,10 +72,10 @@ export interface FindEntry {
   stat?: FindStat;
   /**
    * The stat under the other rule for links, when the expression needs it
-   * (`-xtype`, `%Y`, access tests on links): for a link not followed, its
-   * target's; for an entry reached by following (-L, or -H for a root), its
-   * own lstat.  A `FindError` when that failed (ENOENT or ENOTDIR: a link
-   * that leads nowhere).  Entries that are not links may carry their `stat`.
+   * (`-xtype`, `%Y`): for a link not followed, its target's; for an entry
+   * reached by following (-L, or -H for a root), its own lstat.  A
+   * `FindError` when that failed (ENOENT or ENOTDIR: a link that leads
+   * nowhere).  Entries that are not links may carry their `stat` here.
    */
   xstat?: FindStat | FindError;
   /** A symlink's target, for `-lname`, `-printf %l` and `-ls`, when the expression needs it. */
@@ -97,16 +97,11 @@ export function isError(x: FindStat | FindError): x is FindError {
 }
 
 /** `st_mode`'s file type bits. */
-export const S_IFMT = 0o170000;
+const S_IFMT = 0o170000;
 
-/** The DT_* type of an `st_mode`. */
+/** The DT_* type of an `st_mode` (the type bits shifted: S_IFDIR 0o040000 is DT_DIR 4). */
 export function modeType(mode: number): number {
   return (mode & S_IFMT) >> 12;
-}
-
-/** The `st_mode` file type bits of a DT_* type. */
-export function typeMode(type: number): number {
-  return type << 12;
 }
 
 /**
