@@ -275,7 +275,13 @@ async function run(
       stderrLine([`walk: write error: ${error.message}`]);
       return 1;
     }
+    // The walk itself failed (no queue, a refused backend): what was found is kept
     stderrLine([`walk: ${reasonOf(error)}`]);
+    try {
+      await out.finish();
+    } catch (writing) {
+      if (writing instanceof WriteError) stderrLine([`walk: write error: ${writing.message}`]);
+    }
     return 1;
   }
   return ctx.status;
