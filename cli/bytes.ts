@@ -33,12 +33,11 @@ export function parentKey(path: Uint8Array, start: number, nameStart: number): s
 
 /** A Map key for bytes (one char per byte). */
 export function keyOf(bytes: Uint8Array, start: number, end: number): string {
-  let key = "";
-  for (let i = start; i < end; i += 4096) {
-    key += String.fromCharCode(...bytes.subarray(i, Math.min(end, i + 4096)));
-  }
-  return key;
+  // windows-1252 (WHATWG's "latin1") maps every byte to its own character
+  return byteChars.decode(bytes.subarray(start, end));
 }
+
+const byteChars = new TextDecoder("latin1");
 
 /** Orders byte strings. */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {

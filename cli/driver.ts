@@ -93,6 +93,8 @@ interface Root {
 /** A directory held for -depth until its subtree is over. */
 interface Frame {
   dir: FindEntry;
+  /** Its key (see bytes.ts). */
+  key: string;
   /** Its subdirectories the walker will read, in the order it reads them. */
   kids: FindEntry[];
   next: number;
@@ -390,7 +392,7 @@ class Driver {
     if (copy.depth > 0) await this.#unwind(parentKey(copy.path, 0, copy.nameStart));
     if (this.quit) return;
     if (copy.type === DT.DIR && copy.depth < this.#plan.maxDepth) {
-      if (copy.depth === 0) this.#frames.push({ dir: copy, kids: [], next: 0 });
+      if (copy.depth === 0) this.#frames.push(frame(copy));
       else this.#frames[this.#frames.length - 1]?.kids.push(copy);
       return;
     }
@@ -406,11 +408,11 @@ class Driver {
   async #unwind(parent: string | undefined): Promise<void> {
     while (this.#frames.length > 0 && !this.quit) {
       const top = this.#frames[this.#frames.length - 1];
-      if (parent !== undefined && dirKey(top.dir.path, 0, top.dir.path.length) === parent) return;
+      if (parent !== undefined && top.key === parent) return;
       if (top.next < top.kids.length) {
         const kid = top.kids[top.next++];
         if (parent !== undefined && dirKey(kid.path, 0, kid.path.length) === parent) {
-          this.#frames.push({ dir: kid, kids: [], next: 0 });
+          this.#frames.push(frame(kid));
           return;
         }
         // Read with nothing in it (or unreadable): over
@@ -624,6 +626,11 @@ class Driver {
     this.#target.out.bytes(e.path);
     this.#target.out.byte(fast.action === "print0" ? 0 : 0x0a);
   }
+}
+
+/** A -depth frame for a directory. */
+function frame(dir: FindEntry): Frame {
+  return { dir, key: dirKey(dir.path, 0, dir.path.length), kids: [], next: 0 };
 }
 
 /** The depth of a path below its root (the components after the root's bytes). */
