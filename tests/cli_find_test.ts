@@ -214,6 +214,24 @@ Deno.test("walk CLI prints what find prints, case by case", async (t) => {
   }
 });
 
+Deno.test("walk CLI prints paths longer than PATH_MAX and than its path batches hold", async () => {
+  // 320 levels of 200-byte names: 64 KB paths
+  const root = await Deno.makeTempDir({ prefix: "ioq-cli-deep-" });
+  try {
+    const name = "d".repeat(200);
+    // (built from the bottom up, each level wrapping the last: no long path is ever used)
+    const script = `cd "$1" && mkdir ${name} && : > ${name}/leaf && for i in $(seq 319); do ` +
+      `mkdir t && mv ${name} t/ && mv t ${name} || exit 1; done`;
+    const made = await new Deno.Command("sh", { args: ["-c", script, "sh", root] }).output();
+    if (!made.success) throw new Error(new TextDecoder().decode(made.stderr));
+    await compareWithFind([root]);
+    await compareWithFind([root, "-name", "leaf"]);
+    await compareWithFind([root, "-type", "d", "-printf", "%d\\n"]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("walk CLI matches find on both backends, both orders", async (t) => {
   const tree = await makeFindTree();
   const R = tree.root;
