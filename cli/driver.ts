@@ -20,8 +20,8 @@
  * - `-H`: a starting point that is a link to a directory is walked through
  *   the link;
  * - entries' extras (`xstat`, `followed`, `empty`) through a queue of its
- *   own, one entry at a time; link targets with readlink(2) from JavaScript
- *   (through readlink(1) for paths that are not UTF-8);
+ *   own, one entry at a time, and link targets with readlink(2) from
+ *   JavaScript (readlink(1) for paths that are not UTF-8): driver_extras.ts;
  * - the fast plan only when its types are f, d or l (the walker's entries
  *   tell no others apart without a stat);
  * - times come to the millisecond (the walker's `Deno.FileInfo`).
@@ -30,7 +30,7 @@
  */
 
 import { compareBytes, dirKey, keyOf, parentKey, rootNameStart } from "./bytes.ts";
-import { runBytes } from "./exec.ts";
+import { Extras } from "./driver_extras.ts";
 import {
   type DriveTarget,
   DT,
@@ -38,7 +38,6 @@ import {
   type FindEntry,
   type FindError,
   findError,
-  type FindStat,
   findStat,
   modeType,
   PRUNE,
@@ -48,7 +47,6 @@ import {
 import { walkLikeFind } from "../lib/walk.ts";
 import type { PathSink, WalkEntry } from "../lib/walker.ts";
 import type { DirBatch } from "../lib/dir.ts";
-import { IoQueue } from "../lib/queue.ts";
 
 /**
  * Walks every root of the plan.
@@ -118,8 +116,8 @@ class Driver {
   matched = 0;
   /** Keys of directories pruned, and of every directory below one seen since. */
   readonly #pruned = new Set<string>();
-  /** The queue for extras, made on first use. */
-  #queue: IoQueue | undefined;
+  /** What the walker's entries lack, fetched one at a time. */
+  readonly #fetch: Extras;
   /** Entries made from errors, to visit before the walker's next entry. */
   #pending: FindEntry[] = [];
   /** Listings read again to learn the types of entries that could not be stat'ed, by directory. */
@@ -133,6 +131,7 @@ class Driver {
   constructor(plan: WalkPlan, target: DriveTarget) {
     this.#plan = plan;
     this.#target = target;
+    this.#fetch = new Extras(plan.backend, (path, error) => this.#report(path, error));
   }
 
   /** Whether the fast path applies (its types must be exact from listings alone). */
@@ -204,9 +203,9 @@ class Driver {
     }
   }
 
-  /** Closes the extras queue. */
+  /** Closes what the walk opened. */
   async close(): Promise<void> {
-    if (this.#queue) await this.#queue[Symbol.asyncDispose]();
+    await this.#fetch.close();
   }
 
   /** How a root is walked under the plan's symlink rule. */
@@ -464,77 +463,21 @@ class Driver {
   /** Fills what the plan needs beyond the walker's entry: xstat, emptiness, link target. */
   async #extras(e: FindEntry, info?: Root): Promise<void> {
     const needs = this.#plan.needs;
-    if (needs.linkTarget && e.type === DT.LNK) e.linkTarget = this.#readLink(e);
+    const x = this.#fetch;
+    if (needs.linkTarget && e.type === DT.LNK) e.linkTarget = x.readLink(e);
     if (needs.xstat) {
       const followed = this.#plan.follow === "L" ||
         (e.depth === 0 && (info?.followedRoot ?? false));
-      if (followed) e.xstat = await this.#stat(e.path, false);
-      else if (e.type === DT.LNK) e.xstat = await this.#stat(e.path, true);
+      if (followed) e.xstat = await x.stat(e.path, false);
+      else if (e.type === DT.LNK) e.xstat = await x.stat(e.path, true);
       else if (e.stat) e.xstat = e.stat;
     }
-    if (needs.empty && e.type === DT.DIR) e.empty = await this.#isEmpty(e);
+    if (needs.empty && e.type === DT.DIR) e.empty = await x.isEmpty(e);
     if (needs.followed) {
       // As faccessat() sees it: through links; nothing when that fails
-      const x = e.stat && e.type !== DT.LNK ? e.stat : await this.#stat(e.path, true);
-      e.followed = "errno" in x ? undefined : x;
+      const s = e.stat && e.type !== DT.LNK ? e.stat : await x.stat(e.path, true);
+      e.followed = "errno" in s ? undefined : s;
     }
-  }
-
-  /** The extras queue. */
-  get #q(): IoQueue {
-    return this.#queue ??= new IoQueue({ depth: 16, threads: 1, backend: this.#plan.backend });
-  }
-
-  /** stat or lstat through the queue. */
-  async #stat(path: Uint8Array, follow: boolean): Promise<FindStat | FindError> {
-    this.#q.stat(path, 0, { followSymlinks: follow });
-    const [done] = await this.#q.pop();
-    if (done.op === "stat" && done.stat) return findStat(done.stat);
-    return findError(done.error ?? new Error("stat failed"));
-  }
-
-  /** Whether a directory has no entries; an error is reported (and it is not empty). */
-  async #isEmpty(e: FindEntry): Promise<boolean> {
-    this.#q.opendir(e.path, 0);
-    const [done] = await this.#q.pop();
-    if (done.op !== "opendir" || !done.dir) {
-      this.#report(e.path, findError(done.error ?? new Error("opendir failed")));
-      return false;
-    }
-    using dir = done.dir;
-    try {
-      const batch = dir.readBatch();
-      return batch === null || batch.count === 0;
-    } catch (error) {
-      this.#report(e.path, findError(error as Error));
-      return false;
-    }
-  }
-
-  /** A link's target (reported, and empty, when it cannot be read). */
-  #readLink(e: FindEntry): Uint8Array | undefined {
-    let path: string | undefined;
-    try {
-      path = strict.decode(e.path);
-    } catch {
-      path = undefined;
-    }
-    if (path !== undefined) {
-      try {
-        return encoder.encode(Deno.readLinkSync(path));
-      } catch (error) {
-        this.#report(e.path, findError(error as Error));
-        return undefined;
-      }
-    }
-    const result = runBytes(
-      [encoder.encode("readlink"), encoder.encode("-n"), encoder.encode("--"), e.path],
-      undefined,
-      true,
-    );
-    if (result.code === 0 && result.stdout) return result.stdout;
-    this.#report(e.path, { errno: 0, code: "EIO", message: "cannot read the link" });
-    return undefined;
   }
 
   /**
@@ -573,7 +516,7 @@ class Driver {
           entry.path = records.subarray(start, end);
           entry.type = batch.type(i);
           entry.linkTarget = plan.needs.linkTarget && entry.type === DT.LNK
-            ? this.#readLink(entry)
+            ? this.#fetch.readLink(entry)
             : undefined;
           const verdict = this.#target.visit(entry);
           if (verdict === QUIT) {
