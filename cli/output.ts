@@ -49,6 +49,8 @@ export class Output {
   readonly #encoder = new TextEncoder();
   /** Whether anything was written (or buffered). */
   #any = false;
+  /** Whether stdout was closed at start: asked at the first write, answered by finish(). */
+  #closed: Promise<boolean> | undefined;
 
   /** Writes to `writer` (default: stdout). */
   constructor(writer?: ByteWriter) {
@@ -67,7 +69,7 @@ export class Output {
 
   /** Appends bytes (copied: the caller may reuse its buffer). */
   bytes(bytes: Uint8Array): void {
-    this.#any = true;
+    if (!this.#any) this.#first();
     if (this.#text.length > 0) this.#encodeText();
     if (this.#used + bytes.length > BUFFER) this.#drain();
     if (bytes.length > BUFFER) {
@@ -80,7 +82,7 @@ export class Output {
 
   /** Appends one byte. */
   byte(b: number): void {
-    this.#any = true;
+    if (!this.#any) this.#first();
     if (this.#text.length > 0) this.#encodeText();
     if (this.#used === BUFFER) this.#drain();
     this.#buf[this.#used++] = b;
@@ -88,7 +90,7 @@ export class Output {
 
   /** Appends text, encoded as UTF-8. */
   text(text: string): void {
-    this.#any = true;
+    if (!this.#any) this.#first();
     this.#text += text;
     if (this.#text.length >= 16 * 1024) this.#encodeText();
   }
@@ -108,9 +110,13 @@ export class Output {
    */
   async finish(): Promise<void> {
     this.flush();
-    if (this.#any && this.#stdout && !Output.isTerminal() && await stdoutWasClosed()) {
-      throw new WriteError("Bad file descriptor", "EBADF");
-    }
+    if (this.#closed && await this.#closed) throw new WriteError("Bad file descriptor", "EBADF");
+  }
+
+  /** At the first write: starts asking whether stdout was closed (while the walk goes on). */
+  #first(): void {
+    this.#any = true;
+    if (this.#stdout && !Output.isTerminal()) this.#closed = stdoutWasClosed().catch(() => false);
   }
 
   #encodeText(): void {
