@@ -1,299 +1,133 @@
 /**
- * `walk`: a find-like command on ioq's walker.
+ * `walk`: a find(1) on ioq's walker.
  *
  * ```sh
- * deno task walk [ROOT...] [-type f|d|l] [-name GLOB] [-maxdepth N] [-mindepth N]
- *                [-L] [-dfs] [-j N] [-backend auto|io_uring|threads] [-print0] [-count]
+ * deno task walk [-H|-L|-P] [ROOT...] [EXPRESSION]
  * ```
  *
- * It prints what `find ROOT` prints for the same predicates: the root first,
- * paths joined with `/`, raw bytes for names that are not UTF-8, one per line
- * (or NUL-terminated with `-print0`), breadth-first unless `-dfs`.  An
- * unreadable directory is reported on stderr and the walk goes on; the exit
- * status is then 1.  Bad arguments print the usage and exit with status 2.
+ * It takes GNU find's command line and prints what GNU find prints for it,
+ * byte for byte, except for the order of entries: breadth-first by default
+ * (`-dfs` for depth-first, `-s` for find's order with each directory
+ * sorted).  Errors are one line on stderr each (`walk: ...`) and the walk goes
+ * on; the exit status is 0, 1 when something could not be read or done, 2
+ * for a command line that cannot be run.  `walk --help` lists what is
+ * supported.  The parts live in `cli/`: parse.ts (command line), expr.ts
+ * (the expression), driver.ts (the walk).
  *
  * @module
  */
 
-import type { DirBatch } from "./lib/dir.ts";
-import { DT } from "./lib/layout.ts";
-import { walkLikeFind } from "./lib/walk.ts";
-import type { PathSink, WalkEntry } from "./lib/walker.ts";
+import {
+  CONTINUE,
+  type DriveTarget,
+  DT,
+  type FindEntry,
+  findStat,
+  PRUNE,
+  QUIT,
+  type WalkPlan,
+} from "./cli/entry.ts";
+import { drive } from "./cli/driver.ts";
+import { compile, type EvalContext, fastPlanOf, needsOf, primaries } from "./cli/expr.ts";
+import { Output, PipeClosed, reasonOf, WriteError } from "./cli/output.ts";
+import { type Command, parseCommand, UsageError } from "./cli/parse.ts";
+import { readIdentity } from "./cli/proc.ts";
+import { Accounts } from "./cli/users.ts";
+import denoJson from "./deno.json" with { type: "json" };
 
-const USAGE = `Usage: walk [ROOT...] [-type f|d|l] [-name GLOB] [-maxdepth N] [-mindepth N]
-            [-L] [-dfs] [-j N] [-backend auto|io_uring|threads] [-print0] [-count]
+const USAGE = `Usage: walk [-H] [-L] [-P] [ROOT...] [EXPRESSION]
 
-Prints every path under each ROOT (default: .), like find(1), breadth-first.
-  -type f|d|l   only files, directories or symlinks
-  -name GLOB    only entries whose name matches GLOB (*, ?, [...])
-  -maxdepth N   descend at most N levels below the roots
-  -mindepth N   print nothing shallower than N levels
-  -L            follow symbolic links
-  -dfs          depth-first order
-  -j N          worker threads of the I/O queue
-  -backend B    the I/O queue's backend: auto (default), io_uring or threads
-  -print0       end each path with a NUL byte instead of a newline
-  -count        print only the number of matching entries
+Walks each ROOT (default: .) and evaluates EXPRESSION (default: -print) on
+every entry, as GNU find does; breadth-first unless -dfs or -s.
+
+Operators: ( EXPR )  ! EXPR  -not EXPR  EXPR -a EXPR  EXPR -o EXPR  EXPR , EXPR
+Options:   -depth -maxdepth N -mindepth N -xdev -mount -daystart -follow
+           -ignore_readdir_race -noleaf -s (sorted, find's order) -dfs
+           -j N (threads) -backend auto|io_uring|threads -count
+Tests:     -name -iname -path -ipath -wholename -lname -ilname PATTERN
+           -type -xtype [bcdflps,] -empty -links N -size N[bcwkMG] -perm MODE
+           -user -group NAME -uid -gid N -nouser -nogroup -inum N -samefile F
+           -newer -anewer -cnewer FILE -newerXY FILE (X, Y: a c m)
+           -mtime -atime -ctime N (days) -mmin -amin -cmin N (minutes)
+           -readable -writable -executable -true -false
+Actions:   -print -print0 -printf FORMAT -ls -delete -prune -quit
+           -exec CMD ; -exec CMD {} + -execdir ... -ok CMD ; -okdir CMD ;
+N is n, +n (more than n) or -n (less than n).  -count prints how many
+entries the expression is true for instead of printing them.
+
+Exit status: 0, 1 if an error occurred, 2 for a command line that cannot run.
 `;
 
-/** Parsed command line. */
-interface Args {
-  roots: string[];
-  type: "f" | "d" | "l" | undefined;
-  name: RegExp | undefined;
-  maxDepth: number;
-  minDepth: number;
-  follow: boolean;
-  dfs: boolean;
-  threads: number | undefined;
-  backend: "auto" | "io_uring" | "threads";
-  print0: boolean;
-  count: boolean;
-}
+const encoder = new TextEncoder();
 
-/** A command-line mistake: usage, exit status 2. */
-class UsageError extends Error {}
-
-/**
- * Translates a shell glob (fnmatch without flags) into an anchored RegExp:
- * `*`, `?`, bracket expressions (`[a-z]`, `[!x]`, `[^x]`) and `\` escapes.
- *
- * @param glob The pattern, as `-name` takes it.
- * @returns A RegExp that matches whole names.
- *
- * @example What -name matches
- * ```ts
- * import { globToRegExp } from "@ioq/ioq/cli";
- *
- * const re = globToRegExp("*.[ch]");
- * console.log(re.test("ioq.c"), re.test("ioq.h"), re.test("ioq.ts")); // true true false
- * ```
- */
-export function globToRegExp(glob: string): RegExp {
-  let out = "";
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === "*") {
-      out += "[\\s\\S]*";
-    } else if (c === "?") {
-      out += "[\\s\\S]";
-    } else if (c === "\\" && i + 1 < glob.length) {
-      out += escape(glob[++i]);
-    } else if (c === "[") {
-      const end = bracketEnd(glob, i);
-      if (end < 0) {
-        out += "\\[";
-        continue;
-      }
-      let body = glob.slice(i + 1, end);
-      let negate = false;
-      if (body[0] === "!" || body[0] === "^") {
-        negate = true;
-        body = body.slice(1);
-      }
-      const cls = body.replace(/[\\\]^]/g, (m) => `\\${m}`);
-      out += negate ? `[^${cls}]` : `[${cls}]`;
-      i = end;
-    } else {
-      out += escape(c);
-    }
+/** Writes a line to stderr, ignoring failures (there is nowhere else to say it). */
+function stderrLine(parts: (string | Uint8Array)[]): void {
+  const chunks = parts.map((p) => typeof p === "string" ? encoder.encode(p) : p);
+  const line = new Uint8Array(chunks.reduce((n, c) => n + c.length, 1));
+  let at = 0;
+  for (const c of chunks) {
+    line.set(c, at);
+    at += c.length;
   }
-  return new RegExp(`^${out}$`, "u");
-}
-
-/** Escapes a character for a RegExp. */
-function escape(c: string): string {
-  return /[.*+?^${}()|[\]\\/]/.test(c) ? `\\${c}` : c;
-}
-
-/** Where the bracket expression opening at `start` closes, or -1. */
-function bracketEnd(glob: string, start: number): number {
-  let i = start + 1;
-  if (glob[i] === "!" || glob[i] === "^") i++;
-  if (glob[i] === "]") i++;
-  for (; i < glob.length; i++) if (glob[i] === "]") return i;
-  return -1;
-}
-
-/** Reads a non-negative integer option value. */
-function count(flag: string, value: string | undefined, min = 0): number {
-  if (value === undefined || !/^\d+$/.test(value) || Number(value) < min) {
-    throw new UsageError(`${flag} needs an integer of at least ${min}, not ${value ?? "nothing"}`);
-  }
-  return Number(value);
-}
-
-/** Parses the command line.  @throws {UsageError} */
-function parse(argv: string[]): Args {
-  const args: Args = {
-    roots: [],
-    type: undefined,
-    name: undefined,
-    maxDepth: Infinity,
-    minDepth: 0,
-    follow: false,
-    dfs: false,
-    threads: undefined,
-    backend: "auto",
-    print0: false,
-    count: false,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    switch (arg) {
-      case "-type": {
-        const t = argv[++i];
-        if (t !== "f" && t !== "d" && t !== "l") {
-          throw new UsageError(`-type takes f, d or l, not ${t ?? "nothing"}`);
-        }
-        args.type = t;
-        break;
-      }
-      case "-name":
-        if (argv[i + 1] === undefined) throw new UsageError("-name needs a pattern");
-        args.name = globToRegExp(argv[++i]);
-        break;
-      case "-maxdepth":
-        args.maxDepth = count(arg, argv[++i]);
-        break;
-      case "-mindepth":
-        args.minDepth = count(arg, argv[++i]);
-        break;
-      case "-L":
-        args.follow = true;
-        break;
-      case "-dfs":
-        args.dfs = true;
-        break;
-      case "-j":
-        args.threads = count(arg, argv[++i], 1);
-        break;
-      case "-backend": {
-        const b = argv[++i];
-        if (b !== "auto" && b !== "io_uring" && b !== "threads") {
-          throw new UsageError(`-backend takes auto, io_uring or threads, not ${b ?? "nothing"}`);
-        }
-        args.backend = b;
-        break;
-      }
-      case "-print0":
-        args.print0 = true;
-        break;
-      case "-count":
-        args.count = true;
-        break;
-      default:
-        if (arg.startsWith("-") && arg !== "-") throw new UsageError(`unknown option ${arg}`);
-        if (args.roots.length > 0 && argv.slice(0, i).some((a) => a.startsWith("-") && a !== "-")) {
-          throw new UsageError(`paths must come before options: ${arg}`);
-        }
-        args.roots.push(arg);
-    }
-  }
-  if (args.roots.length === 0) args.roots.push(".");
-  return args;
-}
-
-/**
- * Buffers output and writes it to stdout in large chunks.  Text paths are
- * joined into one string and encoded together: one encodeInto call per path
- * would cost more than the walk's own work per entry.
- */
-class Output {
-  /** Bytes waiting to be written. */
-  readonly #buf = new Uint8Array(256 * 1024);
-  /** How many. */
-  #used = 0;
-  /** Text waiting to be encoded into `#buf`. */
-  #text = "";
-  readonly #encoder = new TextEncoder();
-
-  /** Appends a path as text and its terminator. */
-  text(path: string, end: string): void {
-    this.#text += path + end;
-    if (this.#text.length >= 16 * 1024) this.#encodeText();
-  }
-
-  /** Appends bytes (copied: the caller may reuse its buffer). */
-  bytes(bytes: Uint8Array): void {
-    this.#encodeText();
-    if (this.#used + bytes.length > this.#buf.length) this.#drain();
-    if (bytes.length > this.#buf.length) {
-      writeAll(bytes);
-      return;
-    }
-    this.#buf.set(bytes, this.#used);
-    this.#used += bytes.length;
-  }
-
-  /** Encodes the pending text into the byte buffer. */
-  #encodeText(): void {
-    const text = this.#text;
-    if (text.length === 0) return;
-    this.#text = "";
-    const most = text.length * 3;
-    if (this.#used + most > this.#buf.length) this.#drain();
-    if (most > this.#buf.length) {
-      writeAll(this.#encoder.encode(text));
-      return;
-    }
-    this.#used += this.#encoder.encodeInto(text, this.#buf.subarray(this.#used)).written;
-  }
-
-  /** Writes the byte buffer out. */
-  #drain(): void {
-    if (this.#used > 0) writeAll(this.#buf.subarray(0, this.#used));
-    this.#used = 0;
-  }
-
-  /** Writes out everything buffered. */
-  flush(): void {
-    this.#encodeText();
-    this.#drain();
+  line[at] = 0x0a;
+  try {
+    Deno.stderr.writeSync(line);
+  } catch {
+    // stderr is closed
   }
 }
 
-/** Writes all bytes to stdout. */
-function writeAll(bytes: Uint8Array): void {
-  for (let off = 0; off < bytes.length;) off += Deno.stdout.writeSync(bytes.subarray(off));
-}
-
-/** The reason part of an ioq error message ("Permission denied"). */
-function reason(error: Error): string {
-  const code = (error as Error & { code?: string }).code;
-  if (code === "ELOOP" && error.message.startsWith("File system loop")) {
-    return "File system loop detected";
+/** A path for an error line: controls, backslashes and bytes that are not UTF-8 escaped. */
+function quotePath(path: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  const escapes: Record<number, string> = { 0x0a: "\\n", 0x09: "\\t", 0x0d: "\\r", 0x5c: "\\\\" };
+  let i = 0;
+  while (i < path.length) {
+    const b = path[i];
+    const len = b < 0x80
+      ? 1
+      : b >= 0xc2 && b <= 0xdf
+      ? 2
+      : b >= 0xe0 && b <= 0xef
+      ? 3
+      : b >= 0xf0 && b <= 0xf4
+      ? 4
+      : 0;
+    let valid = len > 0 && i + len <= path.length;
+    for (let k = 1; valid && k < len; k++) valid = (path[i + k] & 0xc0) === 0x80;
+    if (escapes[b] !== undefined) out.push(...encoder.encode(escapes[b]));
+    else if (!valid || b < 0x20 || b === 0x7f) {
+      out.push(...encoder.encode(`\\${b.toString(8).padStart(3, "0")}`));
+      i++;
+      continue;
+    } else for (let k = 0; k < len; k++) out.push(path[i + k]);
+    i += valid ? len : 1;
   }
-  const at = error.message.indexOf(" (os error");
-  return at > 0 ? error.message.slice(0, at) : error.message;
+  return new Uint8Array(out);
 }
 
-/** Whether an entry passes -type, -name and -mindepth. */
-function matches(entry: WalkEntry, args: Args): boolean {
-  if (entry.depth < args.minDepth) return false;
-  if (args.type === "f" && !entry.isFile) return false;
-  if (args.type === "d" && !entry.isDirectory) return false;
-  if (args.type === "l" && !entry.isSymlink) return false;
-  if (args.name && !args.name.test(entry.name)) return false;
-  return true;
+/** Whether a permission is granted (never prompts). */
+function granted(name: "run" | "write"): boolean {
+  try {
+    return Deno.permissions.querySync({ name }).state === "granted";
+  } catch {
+    return false;
+  }
 }
 
-/** Whether entry `i` of a listing passes -type and -name (-mindepth is per batch). */
-function matchesListed(batch: DirBatch, i: number, args: Args): boolean {
-  const dt = batch.type(i);
-  if (args.type === "f" && dt !== DT.REG) return false;
-  if (args.type === "d" && dt !== DT.DIR) return false;
-  if (args.type === "l" && dt !== DT.LNK) return false;
-  if (args.name && !args.name.test(batch.name(i))) return false;
-  return true;
+/** The time now, to the microsecond, as seconds and nanoseconds. */
+function now(): { sec: number; nsec: number } {
+  const ms = performance.timeOrigin + performance.now();
+  const sec = Math.floor(ms / 1000);
+  return { sec, nsec: Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6)) };
 }
 
 /**
  * Runs the command.
  *
- * @param argv The arguments (without the program name).
- * @returns The exit status: 0, 1 when some path could not be read, 2 for bad
- *   arguments.
+ * @param args The arguments (without the program name).
+ * @returns The exit status: 0; 1 when something could not be read or done
+ *   (or stdout could not be written); 2 for a command line that cannot run.
  *
  * @example Count the directories under /usr/share, two levels deep
  * ```ts
@@ -303,75 +137,154 @@ function matchesListed(batch: DirBatch, i: number, args: Args): boolean {
  * console.log(status); // 0
  * ```
  */
-export async function main(argv: string[]): Promise<number> {
-  let args: Args;
+export async function main(args: string[]): Promise<number> {
   try {
-    args = parse(argv);
+    return await command(args);
+  } catch (error) {
+    // Nothing should come here; if it does, still one line and no trace
+    stderrLine([`walk: ${reasonOf(error)}`]);
+    return 1;
+  }
+}
+
+/** Parses and runs a command line (see `main`). */
+async function command(args: string[]): Promise<number> {
+  const accounts = new Accounts();
+  const tty = Output.isTerminal();
+  let parsed: Command;
+  try {
+    parsed = parseCommand(args, {
+      now: now(),
+      accounts,
+      tty,
+      stat: (path, follow) => findStat(follow ? Deno.statSync(path) : Deno.lstatSync(path)),
+    });
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    console.error(`walk: ${error.message}\n\n${USAGE}`);
+    stderrLine([`walk: ${error.message} (walk --help lists what is supported)`]);
     return 2;
   }
-
-  let status = 0;
-  const onError = (error: Error, path: string) => {
-    status = 1;
-    console.error(`walk: '${path}': ${reason(error)}`);
-  };
   const out = new Output();
-  const end = args.print0 ? "\0" : "\n";
-  let n = 0;
-  // Directory listings arrive as ready-made paths, with no string per entry
-  const sink: PathSink = {
-    end: args.print0 ? 0 : 0x0a,
-    paths(batch: DirBatch, depth: number) {
-      if (depth < args.minDepth) return;
-      if (!args.type && !args.name) {
-        n += batch.count;
-        if (!args.count) out.bytes(batch.records);
-        return;
+  if (parsed.kind !== "walk") {
+    const text = parsed.kind === "help" ? USAGE : `walk (ioq) ${denoJson.version}\n`;
+    try {
+      out.text(text);
+      await out.finish();
+      return 0;
+    } catch (error) {
+      if (error instanceof PipeClosed) return 0;
+      stderrLine([`walk: write error: ${reasonOf(error)}`]);
+      return 1;
+    }
+  }
+  for (const warning of parsed.warnings) stderrLine([`walk: ${warning}`]);
+  const all = primaries(parsed.expr);
+  const missing = [
+    all.some((p) => /^-(exec|execdir|ok|okdir)$/.test(p.name)) && !granted("run")
+      ? "-exec and -ok need --allow-run"
+      : undefined,
+    all.some((p) => p.name === "-delete") && !granted("write")
+      ? "-delete needs --allow-write"
+      : undefined,
+  ].filter((m) => m !== undefined);
+  if (missing.length > 0) {
+    stderrLine([`walk: ${missing.join("; ")}`]);
+    return 2;
+  }
+  return await run(parsed, out, accounts, tty);
+}
+
+/** Walks and evaluates: the command line is good. */
+async function run(
+  command: Command,
+  out: Output,
+  accounts: Accounts,
+  tty: boolean,
+): Promise<number> {
+  const { options, expr } = command;
+  const access = primaries(expr).some((p) => /^-(readable|writable|executable)$/.test(p.name));
+  /** Entries whose stat error was reported. */
+  const told = new WeakSet<FindEntry>();
+  const ctx: EvalContext = {
+    out,
+    accounts,
+    identity: access ? await readIdentity(accounts) : { uid: 0, gid: 0, groups: new Set() },
+    following: options.follow === "L",
+    postOrder: options.postOrder,
+    prune: false,
+    quit: false,
+    status: 0,
+    report(path, reason, what) {
+      this.status = 1;
+      stderrLine([`walk: ${what ? `${what} ` : ""}'`, quotePath(path), `': ${reason}`]);
+    },
+    warn(message) {
+      stderrLine([`walk: ${message}`]);
+    },
+    missing(e) {
+      if (e.error && !told.has(e)) {
+        told.add(e);
+        this.report(e.path, e.error.message);
       }
-      const extra = batch.prefixLength + 1;
-      for (let i = 0; i < batch.count; i++) {
-        if (!matchesListed(batch, i, args)) continue;
-        n++;
-        if (args.count) continue;
-        const start = batch.offset(i);
-        out.bytes(batch.records.subarray(start, start + batch.nameLength(i) + extra));
-      }
+      return false;
     },
   };
+  const evaluate = compile(expr);
+  let counted = 0;
+  const target: DriveTarget = {
+    out,
+    error(path, error) {
+      ctx.report(path, error.message);
+    },
+    visit(e: FindEntry) {
+      ctx.prune = false;
+      if (evaluate(e, ctx) && options.count) counted++;
+      return ctx.quit ? QUIT : ctx.prune && e.type === DT.DIR ? PRUNE : CONTINUE;
+    },
+  };
+  const plan: WalkPlan = {
+    roots: command.roots,
+    follow: options.follow,
+    sameFilesystem: options.xdev,
+    postOrder: options.postOrder,
+    sorted: options.sorted,
+    order: options.dfs ? "dfs" : "bfs",
+    minDepth: options.minDepth,
+    maxDepth: options.maxDepth,
+    threads: options.threads,
+    backend: options.backend,
+    needs: needsOf(expr),
+    ignoreRace: options.ignoreRace,
+    // (on a terminal, paths are shown with ? for what is not printable)
+    fast: tty ? undefined : fastPlanOf(expr, options.count),
+  };
   try {
-    for (const root of args.roots) {
-      const entries = walkLikeFind(root, {
-        maxDepth: args.maxDepth,
-        followSymlinks: args.follow,
-        order: args.dfs ? "dfs" : "bfs",
-        onError,
-        queue: {
-          backend: args.backend,
-          ...(args.threads === undefined ? {} : { threads: args.threads }),
-        },
-      }, sink);
-      for await (const entry of entries) {
-        if (!matches(entry, args)) continue;
-        n++;
-        if (args.count) continue;
-        if (entry.pathBytes) {
-          out.bytes(entry.pathBytes);
-          out.text("", end);
-        } else {
-          out.text(entry.path, end);
-        }
-      }
+    try {
+      // (not `counted += await ...`: visit() counts while drive() runs)
+      const matched = await drive(plan, target);
+      counted += matched;
+    } finally {
+      // Batches of -exec ... + run even after -quit or an error
+      for (const p of primaries(expr)) p.finish?.(ctx);
     }
-    if (args.count) out.text(String(n), "\n");
-    out.flush();
+    if (options.count) out.text(`${counted}\n`);
+    await out.finish();
   } catch (error) {
-    if (error instanceof Deno.errors.BrokenPipe) return status;
-    throw error;
+    if (error instanceof PipeClosed) return ctx.status;
+    if (error instanceof WriteError) {
+      stderrLine([`walk: write error: ${error.message}`]);
+      return 1;
+    }
+    // The walk itself failed (no queue, a refused backend): what was found is kept
+    stderrLine([`walk: ${reasonOf(error)}`]);
+    try {
+      await out.finish();
+    } catch (writing) {
+      if (writing instanceof WriteError) stderrLine([`walk: write error: ${writing.message}`]);
+    }
+    return 1;
   }
-  return status;
+  return ctx.status;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

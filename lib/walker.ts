@@ -134,6 +134,9 @@ function isUtf8(bytes: Uint8Array): boolean {
 /** Longest relative path an open request may carry (PATH_MAX less the NUL). */
 const PATH_LIMIT = PATH_MAX - 1;
 
+/** Longest prefix `Dir.readPaths()` takes (60 KiB): longer paths go through the iterator. */
+const SINK_PREFIX_MAX = 60 * 1024;
+
 /** A directory of the walk. */
 class Node implements LruItem<Node> {
   lruPrev: Node | null = null;
@@ -922,7 +925,10 @@ export class Walker {
     if (reading.done) return null;
     const { node } = reading;
     const cfg = this.#cfg;
-    const sink = this.#sinking ? cfg.sink! : undefined;
+    // (a directory whose path is too long for readPaths() is read as entries)
+    const sink = this.#sinking && reading.pathPrefix!.length <= SINK_PREFIX_MAX
+      ? cfg.sink!
+      : undefined;
     let batch: DirBatch | null;
     try {
       batch = sink ? node.dir!.readPaths(reading.pathPrefix!, sink.end) : node.dir!.readBatch();

@@ -1,0 +1,123 @@
+/**
+ * The CLI as a user who cannot read everything, against GNU find as the
+ * same user: unreadable and unsearchable directories reported (one line
+ * each, status 1) while the walk goes on, and -readable, -writable and
+ * -executable as access(2) answers them.
+ *
+ * The tests run as root; the walks run as `nobody` in a child (setpriv),
+ * from a copy of the module in a world-readable directory (a checkout under
+ * a 0700 home is not readable by nobody).
+ *
+ * @module
+ */
+
+import { assertEquals } from "@std/assert";
+import { assertSameErrors, run, sortedRecords } from "./cli/run.ts";
+
+const REPO = new URL("..", import.meta.url).pathname;
+
+/** Whether setpriv is here to drop privileges. */
+const canDrop = (await run("sh", ["-c", "command -v setpriv"])).code === 0;
+
+const AS_NOBODY = ["--reuid=nobody", "--regid=nogroup", "--clear-groups"];
+
+/** Copies what the CLI needs into a world-readable directory; returns it. */
+async function copyModule(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "ioq-cli-module-" });
+  const copy = async (from: string, to: string) => {
+    const { code, stderr } = await new Deno.Command("cp", { args: ["-r", from, to] }).output();
+    if (code !== 0) throw new Error(new TextDecoder().decode(stderr));
+  };
+  for (const part of ["cli.ts", "cli", "lib", "mod.ts", "deno.json"]) {
+    await copy(`${REPO}/${part}`, `${dir}/${part}`);
+  }
+  await Deno.mkdir(`${dir}/native/lib`, { recursive: true });
+  await copy(`${REPO}/native/lib/libioq.so`, `${dir}/native/lib/libioq.so`);
+  await run("chmod", ["-R", "a+rX", dir]);
+  return dir;
+}
+
+/** A tree with directories and files nobody can and cannot read, search or write. */
+async function makeAccessTree(): Promise<string> {
+  const root = await Deno.makeTempDir({ prefix: "ioq-cli-access-" });
+  const script = `
+    set -e
+    cd "$1"
+    mkdir ok locked xonly ronly after mine
+    touch ok/f locked/secret xonly/known ronly/a after/g
+    mkdir ronly/sub locked/inner
+    touch f600 f644 f755 f666 f711 mine/own600 mine/own700
+    chmod 600 f600; chmod 644 f644; chmod 755 f755; chmod 666 f666; chmod 711 f711
+    ln -s f600 link600; ln -s f644 link644; ln -s nowhere dangling
+    chown -R nobody:nogroup mine; chmod 600 mine/own600; chmod 700 mine/own700
+    chmod 000 locked; chmod 111 xonly; chmod 644 ronly; chmod 755 . ok after
+  `;
+  const { code, stderr } = await new Deno.Command("sh", { args: ["-c", script, "sh", root] })
+    .output();
+  if (code !== 0) throw new Error(new TextDecoder().decode(stderr));
+  return root;
+}
+
+Deno.test({
+  name: "walk as nobody reports what it cannot read and goes on, as find does",
+  ignore: !canDrop,
+  async fn(t) {
+    const module = await copyModule();
+    const root = await makeAccessTree();
+    const denoDir = await Deno.makeTempDir({ prefix: "ioq-deno-dir-" });
+    await Deno.chmod(denoDir, 0o777);
+    const walk = (args: string[]) =>
+      run("setpriv", [
+        ...AS_NOBODY,
+        "env",
+        `DENO_DIR=${denoDir}`,
+        Deno.execPath(),
+        "run",
+        "--no-config",
+        "--no-lock",
+        "--allow-ffi",
+        "--allow-read",
+        "--allow-env",
+        `${module}/cli.ts`,
+        ...args,
+      ]);
+    const find = (args: string[]) => run("setpriv", [...AS_NOBODY, "find", ...args]);
+    try {
+      for (
+        const args of [
+          [root],
+          [root, "-print0"],
+          [root, "-type", "f"],
+          [root, "-name", "*"],
+          [root, "-depth"],
+          ["-L", root],
+          [root, "-size", "-1"],
+          [root, "-empty"],
+          [root, "-readable"],
+          [root, "-writable"],
+          [root, "-executable"],
+          [root, "!", "-readable", "-o", "-print"],
+          [root, "-name", "ronly", "-prune", "-o", "-print"],
+          [root, "-name", "locked", "-prune", "-o", "-type", "f", "-print"],
+          [root, "-printf", "%p %m %u\\n"],
+          [`${root}/locked`],
+          [`${root}/locked`, "-maxdepth", "0"],
+          [`${root}/xonly/known`],
+          [`${root}/ronly`],
+        ]
+      ) {
+        const what = args.join(" ").replaceAll(root, "R");
+        await t.step(what, async () => {
+          const [ours, theirs] = await Promise.all([walk(args), find(args)]);
+          const end = args.includes("-print0") ? 0 : 0x0a;
+          assertEquals(sortedRecords(ours.stdout, end), sortedRecords(theirs.stdout, end), what);
+          assertEquals(ours.code, theirs.code, `${what}: exit status (stderr: ${ours.stderr})`);
+          assertSameErrors(ours.stderr, theirs.stderr, what);
+        });
+      }
+    } finally {
+      await run("chmod", ["-R", "u+rwx", root]);
+      for (const dir of [root, module, denoDir]) await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
