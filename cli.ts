@@ -247,6 +247,7 @@ async function run(
     follow: options.follow,
     sameFilesystem: options.xdev,
     postOrder: options.postOrder,
+    prune: primaries(expr).some((p) => p.name === "-prune"),
     sorted: options.sorted,
     order: options.dfs ? "dfs" : "bfs",
     minDepth: options.minDepth,

@@ -3,33 +3,25 @@
  *
  * The CLI gives a `WalkPlan` (roots, symlink rule, depths, order, what each
  * entry needs fetched, and the `FastPlan` when the expression is simple
- * enough to be evaluated without it) and a `DriveTarget` (cli/entry.ts);
- * the driver calls `target.visit()` for every entry at or below `minDepth`,
- * in walk order, and `target.error()` for every error that is not an
- * entry, and honours the verdicts (`PRUNE`, `QUIT`).  With a fast plan (and
- * no -s or -depth), it writes or counts the matching paths itself.
+ * enough for the walk to evaluate) and a `DriveTarget` (cli/entry.ts); the
+ * driver calls `target.visit()` for every entry at or below `minDepth`, in
+ * walk order, and `target.error()` for every error that is not an entry,
+ * and honours the verdicts (`PRUNE`, `QUIT`).
  *
- * This implementation sits on the library's walker (`walkLikeFind`) and
- * does what the walker does not do natively here, in TypeScript:
- * - `-depth`: the walk goes depth-first, and each directory is held until
- *   its subtree is over (a stack of the directories being walked);
- * - `-s`: each starting point's tree is gathered, then visited depth-first
- *   with every directory's entries sorted by bytes (memory: the whole tree);
- * - `-prune`: the walk still reads pruned directories; what is below them
- *   is dropped, errors included;
- * - `-H`: a starting point that is a link to a directory is walked through
- *   the link;
- * - entries' extras (`xstat`, `followed`, `empty`) through a queue of its
- *   own, one entry at a time, and link targets with readlink(2) from
- *   JavaScript (readlink(1) for paths that are not UTF-8): driver_extras.ts;
- * - the fast plan only when its types are f, d or l (the walker's entries
- *   tell no others apart without a stat);
- * - times come to the millisecond (the walker's `Deno.FileInfo`).
+ * It runs the C engine (lib/engine.ts) with find's rules: the symlink rule,
+ * depths, `-xdev`, the order (breadth-first, depth-first, post-order for
+ * `-depth`, sorted for `-s`) and statx of every entry when the expression
+ * needs metadata are all the engine's.  With a fast plan, `-name` and
+ * `-type` are matched in C and the engine's batches go to stdout as they
+ * are: no JavaScript per entry.  Otherwise each record becomes a
+ * `FindEntry` over the batch's bytes.  When the expression can `-prune`,
+ * every directory is a gate the engine holds until its entry has been
+ * visited.
  *
  * @module
  */
 
-import { compareBytes, dirKey, keyOf, parentKey, rootNameStart } from "./bytes.ts";
+import { dirKey, parentKey, rootNameStart } from "./bytes.ts";
 import { Extras } from "./driver_extras.ts";
 import {
   type DriveTarget,
@@ -37,23 +29,23 @@ import {
   type FastPlan,
   type FindEntry,
   type FindError,
-  findError,
-  findStat,
-  modeType,
+  type FindStat,
   PRUNE,
   QUIT,
+  type Verdict,
   type WalkPlan,
 } from "./entry.ts";
-import { walkLikeFind } from "../lib/walk.ts";
-import type { PathSink, WalkEntry } from "../lib/walker.ts";
-import type { DirBatch } from "../lib/dir.ts";
+import { type BatchView, Engine, type EngineItem, type Gate } from "../lib/engine.ts";
+import { errnoName, errnoText } from "../lib/errors.ts";
+import { LAYOUT, WALK, WALK_LAYOUT } from "../lib/layout.ts";
+import { IoQueue, queueCore } from "../lib/queue.ts";
 
 /**
  * Walks every root of the plan.
  *
  * @returns How many entries the fast plan matched (0 without one).
  * @throws Errors that end the walk (a queue that cannot be made, a refused
- *   backend); errors about paths go to `target.visit()`.
+ *   backend); errors about paths go to `target.error()`.
  */
 export async function drive(plan: WalkPlan, target: DriveTarget): Promise<number> {
   const driver = new Driver(plan, target);
@@ -68,519 +60,350 @@ export async function drive(plan: WalkPlan, target: DriveTarget): Promise<number
   return driver.matched;
 }
 
-/** Thrown from a sink callback to end the walk. */
-const STOP = Symbol("stop");
-
 const encoder = new TextEncoder();
-const strict = new TextDecoder("utf-8", { fatal: true });
 
-/** A root as walked. */
-interface Root {
-  /** The path handed to the walker (`root/` for a followed -H link to a directory). */
-  walkPath: string;
-  /** The root's bytes as shown. */
-  bytes: Uint8Array;
-  /** The walker follows links. */
-  follow: boolean;
-  /** The root itself was reached through a link (for -xtype's other rule). */
-  followedRoot: boolean;
-  /** The root's entry was seen. */
-  seen: boolean;
+/** Words per record. */
+const WORDS = WALK_LAYOUT.REC_SIZE / 4;
+
+/** 2^32, to join two 32-bit halves. */
+const HI = 0x1_0000_0000;
+
+/** glibc's makedev(). */
+function makedev(major: number, minor: number): number {
+  return ((major & 0xfffff000) * 0x1_0000_0000) + ((major & 0xfff) << 8) +
+    ((minor & 0xffffff00) * 0x1000) + (minor & 0xff);
 }
 
-/** A directory held for -depth until its subtree is over. */
-interface Frame {
-  dir: FindEntry;
-  /** Its key (see bytes.ts). */
-  key: string;
-  /** Its subdirectories the walker will read, in the order it reads them. */
-  kids: FindEntry[];
-  next: number;
+/** The statx at byte `at` of a batch's stats as a FindStat (times to the nanosecond). */
+function statxAt(v: DataView, at: number): FindStat {
+  const u64 = (o: number) => v.getUint32(at + o, true) + v.getUint32(at + o + 4, true) * HI;
+  const sec = (o: number) => v.getUint32(at + o, true) + v.getInt32(at + o + 4, true) * HI;
+  const nsec = (o: number) => v.getUint32(at + o + LAYOUT.TS_NSEC, true);
+  return {
+    dev: makedev(
+      v.getUint32(at + LAYOUT.STX_DEV_MAJOR, true),
+      v.getUint32(at + LAYOUT.STX_DEV_MINOR, true),
+    ),
+    ino: u64(LAYOUT.STX_INO),
+    mode: v.getUint16(at + LAYOUT.STX_MODE, true),
+    nlink: v.getUint32(at + LAYOUT.STX_NLINK, true),
+    uid: v.getUint32(at + LAYOUT.STX_UID, true),
+    gid: v.getUint32(at + LAYOUT.STX_GID, true),
+    rdev: makedev(
+      v.getUint32(at + LAYOUT.STX_RDEV_MAJOR, true),
+      v.getUint32(at + LAYOUT.STX_RDEV_MINOR, true),
+    ),
+    size: u64(LAYOUT.STX_SIZE),
+    blocks: u64(LAYOUT.STX_BLOCKS),
+    blksize: v.getUint32(at + LAYOUT.STX_BLKSIZE, true),
+    atimeSec: sec(LAYOUT.STX_ATIME),
+    atimeNsec: nsec(LAYOUT.STX_ATIME),
+    mtimeSec: sec(LAYOUT.STX_MTIME),
+    mtimeNsec: nsec(LAYOUT.STX_MTIME),
+    ctimeSec: sec(LAYOUT.STX_CTIME),
+    ctimeNsec: nsec(LAYOUT.STX_CTIME),
+  };
 }
 
-/** A node of a gathered tree (-s). */
-interface TreeNode {
-  entry: FindEntry;
-  children: TreeNode[];
-  /** Errors about this directory or about entries in it that are not entries (loops). */
-  reports: [Uint8Array, FindError][];
+/** An errno as a FindError; a loop as find words it. */
+function errorOf(errno: number, op: number): FindError {
+  const message = op === WALK.OP_LOOP ? "File system loop detected" : errnoText(errno);
+  return { errno, code: errnoName(errno), message };
 }
 
 /** One use: walks the roots of a plan. */
 class Driver {
   readonly #plan: WalkPlan;
   readonly #target: DriveTarget;
+  readonly #queue: IoQueue;
   /** Set by a QUIT verdict. */
   quit = false;
   /** Fast-path matches. */
   matched = 0;
+  /** What records lack (xstat, emptiness, link targets), fetched one entry at a time. */
+  readonly #fetch: Extras;
   /** Keys of directories pruned, and of every directory below one seen since. */
   readonly #pruned = new Set<string>();
-  /** What the walker's entries lack, fetched one at a time. */
-  readonly #fetch: Extras;
-  /** Entries made from errors, to visit before the walker's next entry. */
-  #pending: FindEntry[] = [];
-  /** Listings read again to learn the types of entries that could not be stat'ed, by directory. */
-  readonly #listed = new Map<string, Map<string, number>>();
-  /** -depth's stack. */
-  #frames: Frame[] = [];
-  /** -s's tree of the current root, and its directories by key. */
-  #tree: TreeNode | undefined;
-  #dirs = new Map<string, TreeNode>();
+  /** Gates asked about and not yet answered, by directory key. */
+  readonly #gates = new Map<string, number>();
+  /** Verdicts on directories whose gate has not come yet, by key. */
+  readonly #verdicts = new Map<string, boolean>();
+  /** The engine of the root being walked. */
+  #engine: Engine | null = null;
+  /** Whether its directories are gates (the expression can -prune). */
+  #gated = false;
 
   constructor(plan: WalkPlan, target: DriveTarget) {
     this.#plan = plan;
     this.#target = target;
-    this.#fetch = new Extras(plan.backend, (path, error) => this.#report(path, error));
-  }
-
-  /** Whether the fast path applies (its types must be exact from listings alone). */
-  get #fast(): FastPlan | undefined {
-    const p = this.#plan;
-    const fast = p.fast;
-    if (!fast || p.postOrder || p.sorted || p.needs.types) return undefined;
-    const exact = (1 << DT.REG) | (1 << DT.DIR) | (1 << DT.LNK);
-    return fast.types === undefined || (fast.types & ~exact) === 0 ? fast : undefined;
-  }
-
-  /** Walks one root. */
-  async walkRoot(root: string): Promise<void> {
-    const plan = this.#plan;
-    if (root === "") {
-      this.#report(new Uint8Array(), {
-        errno: 2,
-        code: "ENOENT",
-        message: "No such file or directory",
-      });
-      return;
-    }
-    const info = this.#rootInfo(root);
-    const needs = plan.needs;
-    const fast = this.#fast;
-    const stat = needs.stat || needs.types;
-    const extras = needs.xstat || needs.empty || needs.followed;
-    const ordered = plan.postOrder || plan.sorted;
-    const sink = fast
-      ? this.#fastSink(fast, info)
-      : !stat && !extras && !ordered
-      ? this.#sink(info)
-      : undefined;
-    const walker = walkLikeFind(info.walkPath, {
-      maxDepth: plan.maxDepth,
-      followSymlinks: info.follow,
-      order: ordered ? "dfs" : plan.order,
-      sameFilesystem: plan.sameFilesystem,
-      stat,
-      onError: (error, path) => this.#onError(error, path, info),
-      queue: {
-        backend: plan.backend,
-        ...(plan.threads === undefined ? {} : { threads: plan.threads }),
-      },
-    }, sink);
-    this.#pruned.clear();
-    try {
-      for await (const w of walker) {
-        await this.#flushPending(fast, info);
-        const e = this.#entry(w, info);
-        if (fast) this.#fastVisit(fast, e);
-        else await this.#handle(e, info);
-        if (this.quit) break;
-      }
-      await this.#flushPending(fast, info);
-    } catch (error) {
-      if (error !== STOP) throw error;
-    }
-    if (plan.postOrder && !plan.sorted) await this.#unwind(undefined);
-    if (plan.sorted) await this.#visitTree();
-  }
-
-  /** Visits the entries made from errors (see #onError), in the order they came. */
-  async #flushPending(fast: FastPlan | undefined, info: Root): Promise<void> {
-    while (this.#pending.length > 0 && !this.quit) {
-      const e = this.#pending.shift()!;
-      if (fast) this.#fastVisit(fast, e);
-      else await this.#handle(e, info);
-    }
+    this.#queue = new IoQueue({
+      backend: plan.backend,
+      ...(plan.threads === undefined ? {} : { threads: plan.threads }),
+    });
+    this.#fetch = new Extras(plan.backend, (path, error) => target.error(path, error));
   }
 
   /** Closes what the walk opened. */
   async close(): Promise<void> {
-    await this.#fetch.close();
-  }
-
-  /** How a root is walked under the plan's symlink rule. */
-  #rootInfo(root: string): Root {
-    const follow = this.#plan.follow;
-    const info: Root = {
-      walkPath: root,
-      bytes: encoder.encode(root),
-      follow: follow === "L",
-      followedRoot: follow !== "P",
-      seen: false,
-    };
-    if (follow !== "H") return info;
-    // -H: follow the root only; through a link to a directory, walk "root/"
     try {
-      if (!Deno.lstatSync(root).isSymlink) return info;
-      const target = Deno.statSync(root);
-      if (target.isDirectory) info.walkPath = root.endsWith("/") ? root : `${root}/`;
-      else info.follow = true;
-    } catch {
-      info.followedRoot = false;
-    }
-    return info;
-  }
-
-  /** A walker entry as a FindEntry. */
-  #entry(w: WalkEntry, info: Root): FindEntry {
-    let path: Uint8Array;
-    if (w.depth === 0) {
-      info.seen = true;
-      path = info.bytes;
-    } else {
-      path = w.pathBytes ?? encoder.encode(w.path);
-    }
-    const stat = w.stat ? findStat(w.stat) : undefined;
-    const type = stat
-      ? modeType(stat.mode)
-      : w.isDirectory
-      ? DT.DIR
-      : w.isFile
-      ? DT.REG
-      : w.isSymlink
-      ? DT.LNK
-      : DT.UNKNOWN;
-    return {
-      path,
-      nameStart: w.depth === 0 ? rootNameStart(path) : path.lastIndexOf(0x2f) + 1,
-      rootLength: info.bytes.length,
-      depth: w.depth,
-      type,
-      stat,
-    };
-  }
-
-  /** An error from the walker: reported, or for a dangling -L root, the link itself. */
-  #onError(error: Error, path: string, info: Root): void {
-    const code = (error as { code?: string }).code ?? "EIO";
-    const bytes = encoder.encode(path);
-    if (!info.seen && path === info.walkPath) {
-      info.seen = true;
-      if (info.follow && (code === "ENOENT" || code === "ENOTDIR")) {
-        // find -L shows a starting point that leads nowhere as the link it is
-        try {
-          const lstat = Deno.lstatSync(info.walkPath);
-          if (lstat.isSymlink) {
-            const needs = this.#plan.needs;
-            this.#pending.push({
-              path: info.bytes,
-              nameStart: rootNameStart(info.bytes),
-              rootLength: info.bytes.length,
-              depth: 0,
-              type: DT.LNK,
-              stat: needs.stat || needs.types ? findStat(lstat) : undefined,
-            });
-            return;
-          }
-        } catch {
-          // Report the first error
-        }
-      }
-      this.#report(info.bytes, findError(error));
-      return;
-    }
-    if (this.#plan.ignoreRace && code === "ENOENT") return;
-    const nameStart = bytes.lastIndexOf(0x2f) + 1;
-    if (
-      this.#pruned.size > 0 &&
-      (this.#pruned.has(dirKey(bytes, 0, bytes.length)) ||
-        this.#pruned.has(parentKey(bytes, 0, nameStart)))
-    ) {
-      // A pruned directory (the walk had already asked for it), or what is in one
-      return;
-    }
-    if ((error as { op?: string }).op === "stat" && code !== "ELOOP") {
-      // Listed but not stat'ed: still an entry, as in find, whose tests that
-      // need its stat report this and are false (a link that loops is only
-      // an error)
-      this.#pending.push({
-        path: bytes,
-        nameStart,
-        rootLength: info.bytes.length,
-        depth: depthOf(bytes, info.bytes.length),
-        type: this.#listedType(bytes, nameStart),
-        error: findError(error),
-      });
-      return;
-    }
-    if (this.#plan.sorted) {
-      const node = this.#dirs.get(dirKey(bytes, 0, bytes.length)) ??
-        this.#dirs.get(parentKey(bytes, 0, nameStart));
-      node?.reports.push([bytes, findError(error)]);
-      return;
-    }
-    this.#report(bytes, findError(error));
-  }
-
-  /** Reports an error through the target. */
-  #report(path: Uint8Array, error: FindError): void {
-    this.#target.error(path, error);
-  }
-
-  /**
-   * The type the listing gave an entry that could not be stat'ed (its
-   * directory read again, once): find knows it from readdir.
-   */
-  #listedType(path: Uint8Array, nameStart: number): number {
-    const key = parentKey(path, 0, nameStart);
-    let types = this.#listed.get(key);
-    if (!types) {
-      types = new Map();
-      this.#listed.set(key, types);
-      try {
-        for (const d of Deno.readDirSync(strict.decode(path.subarray(0, nameStart)))) {
-          types.set(
-            d.name,
-            d.isDirectory ? DT.DIR : d.isFile ? DT.REG : d.isSymlink ? DT.LNK : DT.UNKNOWN,
-          );
-        }
-      } catch {
-        // Unknown
-      }
-    }
-    try {
-      return types.get(strict.decode(path.subarray(nameStart))) ?? DT.UNKNOWN;
-    } catch {
-      return DT.UNKNOWN;
+      await this.#engine?.close();
+    } finally {
+      await this.#queue[Symbol.asyncDispose]();
+      await this.#fetch.close();
     }
   }
 
-  /** An entry in the general path: by order, to the target. */
-  async #handle(e: FindEntry, info: Root): Promise<void> {
+  /** The fast plan, when the walk can evaluate the expression by itself. */
+  get #fast(): FastPlan | undefined {
+    return this.#plan.needs.stat ? undefined : this.#plan.fast;
+  }
+
+  /** The engine's configuration for the plan. */
+  #config(fast: FastPlan | undefined) {
     const plan = this.#plan;
-    if (plan.sorted) {
-      this.#gather(e);
-      return;
-    }
-    if (plan.postOrder) {
-      await this.#postOrder(e);
-      return;
-    }
-    if (
-      this.#pruned.size > 0 && e.depth > 0 && this.#pruned.has(parentKey(e.path, 0, e.nameStart))
-    ) {
-      if (e.type === DT.DIR) this.#pruned.add(dirKey(e.path, 0, e.path.length));
-      return;
-    }
-    await this.#visit(e, info);
+    let flags = 0;
+    if (plan.needs.stat) flags |= WALK.STAT;
+    if (plan.sameFilesystem) flags |= WALK.XDEV;
+    if (plan.sorted) flags |= WALK.SORT;
+    if (plan.prune && !plan.postOrder && !fast) flags |= WALK.GATE;
+    const order = plan.postOrder
+      ? WALK.POST
+      : plan.sorted || plan.order === "dfs"
+      ? WALK.DFS
+      : WALK.BFS;
+    return {
+      flags,
+      order,
+      follow: plan.follow === "L"
+        ? WALK.FOLLOW_ALWAYS
+        : plan.follow === "H"
+        ? WALK.FOLLOW_ROOT
+        : WALK.FOLLOW_NEVER,
+      minDepth: plan.minDepth,
+      maxDepth: Math.min(plan.maxDepth, WALK_LAYOUT.NO_MAX - 1),
+      types: fast?.types ?? 0xffff,
+      terminator: fast?.action === "print0" ? 0 : 0x0a,
+      fdLimit: 0,
+    };
   }
 
-  /** Fills an entry's extras and visits it (if deep enough); records the verdict. */
-  async #visit(e: FindEntry, info?: Root): Promise<void> {
-    if (e.depth < this.#plan.minDepth) return;
-    // (an entry that could not be stat'ed is not gone into, as in find)
-    if (!e.error) await this.#extras(e, info);
-    const verdict = this.#target.visit(e);
-    if (verdict === QUIT) this.quit = true;
-    else if (verdict === PRUNE) this.#pruned.add(dirKey(e.path, 0, e.path.length));
-  }
-
-  /** -depth: visits e now, or holds it (a directory to be read) until its subtree is over. */
-  async #postOrder(e: FindEntry): Promise<void> {
-    const copy = { ...e, path: e.path.slice() };
-    if (copy.depth > 0) await this.#unwind(parentKey(copy.path, 0, copy.nameStart));
-    if (this.quit) return;
-    if (copy.type === DT.DIR && copy.depth < this.#plan.maxDepth) {
-      if (copy.depth === 0) this.#frames.push(frame(copy));
-      else this.#frames[this.#frames.length - 1]?.kids.push(copy);
-      return;
+  /** Walks one root. */
+  async walkRoot(root: string): Promise<void> {
+    const fast = this.#fast;
+    const items: EngineItem[] = [{ kind: WALK.ITEM_ROOT, bytes: encoder.encode(root) }];
+    // The first -name/-iname is matched in C; more (rare) below, on the records
+    const first = fast?.names[0];
+    if (first) {
+      items.push({
+        kind: WALK.ITEM_NAME,
+        flags: first.caseless ? WALK.ITEM_CASEFOLD : 0,
+        bytes: encoder.encode(first.source),
+      });
     }
-    await this.#visit(copy);
-  }
-
-  /**
-   * Visits the held directories whose subtrees are over, up to the frame of
-   * `parent` (the key of the directory being read now: the walk is depth-first, and
-   * reads a directory's subdirectories in the order it listed them).  With
-   * no key, visits them all.
-   */
-  async #unwind(parent: string | undefined): Promise<void> {
-    while (this.#frames.length > 0 && !this.quit) {
-      const top = this.#frames[this.#frames.length - 1];
-      if (parent !== undefined && top.key === parent) return;
-      if (top.next < top.kids.length) {
-        const kid = top.kids[top.next++];
-        if (parent !== undefined && dirKey(kid.path, 0, kid.path.length) === parent) {
-          this.#frames.push(frame(kid));
-          return;
+    this.#pruned.clear();
+    this.#gates.clear();
+    this.#verdicts.clear();
+    const config = this.#config(fast);
+    this.#gated = (config.flags & WALK.GATE) !== 0;
+    const engine = this.#engine = new Engine(queueCore(this.#queue), config, items);
+    const rootLength = encoder.encode(root).length;
+    try {
+      while (!this.quit) {
+        const event = engine.next();
+        if (event.kind === "batch") {
+          try {
+            if (fast) this.#fastBatch(fast, event.batch);
+            else await this.#batch(event.batch, rootLength);
+          } finally {
+            engine.release(event.batch);
+          }
+        } else if (event.kind === "ask") {
+          this.#ask(engine.asked());
+        } else if (event.kind === "end") {
+          break;
+        } else {
+          await engine.wait();
         }
-        // Read with nothing in it (or unreadable): over
-        await this.#visit(kid);
+      }
+    } finally {
+      this.#engine = null;
+      await engine.close();
+    }
+  }
+
+  /** The fast path: a batch written (or counted) as it is; its errors reported. */
+  #fastBatch(fast: FastPlan, b: BatchView): void {
+    if (fast.names.length > 1) {
+      this.#fastFiltered(fast, b);
+    } else {
+      this.matched += b.reported;
+      if (fast.action !== "count" && b.front > 0) {
+        this.#target.out.bytes(b.text.subarray(0, b.front));
+      }
+    }
+    if (b.count !== b.reported) {
+      for (let i = 0; i < b.count; i++) {
+        if (b.bytes[i * WALK_LAYOUT.REC_SIZE + WALK_LAYOUT.REC_FLAGS] & WALK.REC_ERROR) {
+          this.#error(b, i);
+        }
+      }
+    }
+  }
+
+  /** The fast path with several name patterns: the first was matched in C, the rest here. */
+  #fastFiltered(fast: FastPlan, b: BatchView): void {
+    const { words, bytes, text } = b;
+    for (let i = 0; i < b.count; i++) {
+      const w = i * WORDS;
+      if (bytes[i * WALK_LAYOUT.REC_SIZE + WALK_LAYOUT.REC_FLAGS] & WALK.REC_ERROR) continue;
+      const off = words[w];
+      const end = off + words[w + 1];
+      const nameStart = off + words[w + 2];
+      if (!fast.names.every((g) => g.matches(text, nameStart, end))) continue;
+      this.matched++;
+      if (fast.action !== "count") this.#target.out.bytes(text.subarray(off, end + 1));
+    }
+  }
+
+  /** Reports an error record that is not an entry. */
+  #error(b: BatchView, i: number): void {
+    const w = i * WORDS;
+    const errno = b.ints[w + 7];
+    const flags = b.bytes[i * WALK_LAYOUT.REC_SIZE + WALK_LAYOUT.REC_FLAGS];
+    if (this.#plan.ignoreRace && errno === LAYOUT.ENOENT && !(flags & WALK.REC_ROOT)) return;
+    const off = b.words[w];
+    const path = b.text.subarray(off, off + b.words[w + 1]);
+    const op = b.bytes[i * WALK_LAYOUT.REC_SIZE + WALK_LAYOUT.REC_OP];
+    if (this.#pruned.size > 0 && this.#underPruned(path, b.words[w + 2], true)) return;
+    this.#target.error(path, errorOf(errno, op));
+  }
+
+  /** Whether a path is in a pruned directory (or, for a directory's own error, is one). */
+  #underPruned(path: Uint8Array, nameStart: number, self: boolean): boolean {
+    return this.#pruned.has(parentKey(path, 0, nameStart)) ||
+      (self && this.#pruned.has(dirKey(path, 0, path.length)));
+  }
+
+  /** The general path: each record visited as a FindEntry. */
+  async #batch(b: BatchView, rootLength: number): Promise<void> {
+    const { words, bytes, text } = b;
+    const plan = this.#plan;
+    for (let i = 0; i < b.count && !this.quit; i++) {
+      const w = i * WORDS;
+      const flags = bytes[i * WALK_LAYOUT.REC_SIZE + WALK_LAYOUT.REC_FLAGS];
+      const op = bytes[i * WALK_LAYOUT.REC_SIZE + WALK_LAYOUT.REC_OP];
+      const root = (flags & WALK.REC_ROOT) !== 0;
+      // A listed entry that could not be stat'ed is still an entry, as in
+      // find, whose tests that need the stat report the error
+      const unstated = (flags & WALK.REC_ERROR) && op === WALK.OP_STAT && !root;
+      if ((flags & WALK.REC_ERROR) && !unstated) {
+        this.#error(b, i);
         continue;
       }
-      this.#frames.pop();
-      await this.#visit(top.dir);
+      const off = words[w];
+      const path = text.subarray(off, off + words[w + 1]);
+      const entry: FindEntry = {
+        path,
+        nameStart: words[w + 2],
+        rootLength,
+        depth: words[w + 6],
+        type: bytes[i * WALK_LAYOUT.REC_SIZE + WALK_LAYOUT.REC_TYPE],
+      };
+      if (root) entry.nameStart = rootNameStart(path);
+      if (unstated) {
+        if (plan.ignoreRace && b.ints[w + 7] === LAYOUT.ENOENT) continue;
+        entry.error = errorOf(b.ints[w + 7], op);
+      } else if ((flags & WALK.REC_STAT) && b.stats) {
+        entry.stat = statxAt(b.stats, i * WALK_LAYOUT.STATX_SIZE);
+      }
+      if (
+        this.#pruned.size > 0 && entry.depth > 0 && this.#underPruned(path, entry.nameStart, false)
+      ) {
+        // Below a pruned directory (its listing was read before the verdict)
+        if (entry.type === DT.DIR) this.#prune(dirKey(path, 0, path.length));
+        continue;
+      }
+      if (!entry.error) await this.#extras(entry, (flags & WALK.REC_FOLLOWED) !== 0 || root);
+      this.#verdict(entry, this.#target.visit(entry));
     }
   }
 
-  /** -s: adds an entry to the current root's tree. */
-  #gather(e: FindEntry): void {
-    const node: TreeNode = { entry: { ...e, path: e.path.slice() }, children: [], reports: [] };
-    if (e.depth === 0) {
-      this.#tree = node;
-      this.#dirs.clear();
-    } else {
-      this.#dirs.get(parentKey(node.entry.path, 0, e.nameStart))?.children.push(node);
+  /** Acts on a verdict: stop the walk, or tell a directory's gate. */
+  #verdict(e: FindEntry, verdict: Verdict): void {
+    if (verdict === QUIT) {
+      this.quit = true;
+      this.#engine?.cancel();
+      return;
     }
-    if (e.type === DT.DIR) this.#dirs.set(dirKey(node.entry.path, 0, e.path.length), node);
+    if (e.type !== DT.DIR) return;
+    const key = dirKey(e.path, 0, e.path.length);
+    if (verdict === PRUNE) this.#pruned.add(key);
+    this.#answer(key, verdict !== PRUNE);
   }
 
-  /** -s: visits the gathered tree depth-first, sorted, pre- or post-order. */
-  async #visitTree(): Promise<void> {
-    const tree = this.#tree;
-    this.#tree = undefined;
-    this.#dirs.clear();
-    if (!tree) return;
-    const post = this.#plan.postOrder;
-    const walk = async (node: TreeNode): Promise<void> => {
-      if (!post) {
-        const before = this.#pruned.size;
-        await this.#visit(node.entry);
-        if (this.#pruned.size > before || this.quit) return;
-      }
-      for (const [path, error] of node.reports) this.#report(path, error);
-      node.children.sort((a, b) => compareBytes(a.entry.path, b.entry.path));
-      for (const child of node.children) {
-        if (this.quit) return;
-        await walk(child);
-      }
-      if (post && !this.quit) await this.#visit(node.entry);
-    };
-    await walk(tree);
-    this.#pruned.clear();
+  /** A directory is pruned: remember it, and keep the walk out of it. */
+  #prune(key: string): void {
+    this.#pruned.add(key);
+    this.#answer(key, false);
   }
 
-  /** Fills what the plan needs beyond the walker's entry: xstat, emptiness, link target. */
-  async #extras(e: FindEntry, info?: Root): Promise<void> {
+  /** Answers a directory's gate, now if it has come, else when it comes. */
+  #answer(key: string, enter: boolean): void {
+    if (!this.#gated) return;
+    const id = this.#gates.get(key);
+    if (id === undefined) {
+      this.#verdicts.set(key, enter);
+      return;
+    }
+    this.#gates.delete(key);
+    this.#engine?.decide([id], [enter]);
+  }
+
+  /** Gates the engine asks about: answered at once when the verdict is known. */
+  #ask(gates: Gate[]): void {
+    const ids: number[] = [];
+    const enter: boolean[] = [];
+    for (const g of gates) {
+      const key = dirKey(g.path, 0, g.path.length);
+      const known = this.#verdicts.get(key);
+      if (g.depth < this.#plan.minDepth) {
+        // Never visited: always entered
+        ids.push(g.id);
+        enter.push(true);
+      } else if (known !== undefined) {
+        this.#verdicts.delete(key);
+        ids.push(g.id);
+        enter.push(known);
+      } else if (this.#pruned.has(parentKey(g.path, 0, g.path.lastIndexOf(0x2f) + 1))) {
+        this.#pruned.add(key);
+        ids.push(g.id);
+        enter.push(false);
+      } else {
+        this.#gates.set(key, g.id);
+      }
+    }
+    this.#engine?.decide(ids, enter);
+  }
+
+  /** Fills what the plan needs beyond the record: xstat, emptiness, link target. */
+  async #extras(e: FindEntry, followed: boolean): Promise<void> {
     const needs = this.#plan.needs;
+    if (!needs.linkTarget && !needs.xstat && !needs.empty && !needs.followed) return;
+    // (the fetches need a path of their own: the batch's bytes are only lent)
     const x = this.#fetch;
-    if (needs.linkTarget && e.type === DT.LNK) e.linkTarget = x.readLink(e);
+    const copy = { ...e, path: e.path.slice() };
+    if (needs.linkTarget && e.type === DT.LNK) e.linkTarget = x.readLink(copy);
     if (needs.xstat) {
-      const followed = this.#plan.follow === "L" ||
-        (e.depth === 0 && (info?.followedRoot ?? false));
-      if (followed) e.xstat = await x.stat(e.path, false);
-      else if (e.type === DT.LNK) e.xstat = await x.stat(e.path, true);
+      const other = this.#plan.follow === "L" || (e.depth === 0 && this.#plan.follow === "H");
+      if (other && followed) e.xstat = await x.stat(copy.path, false);
+      else if (e.type === DT.LNK) e.xstat = await x.stat(copy.path, true);
       else if (e.stat) e.xstat = e.stat;
     }
-    if (needs.empty && e.type === DT.DIR) e.empty = await x.isEmpty(e);
+    if (needs.empty && e.type === DT.DIR) e.empty = await x.isEmpty(copy);
     if (needs.followed) {
       // As faccessat() sees it: through links; nothing when that fails
-      const s = e.stat && e.type !== DT.LNK ? e.stat : await x.stat(e.path, true);
+      const s = e.stat && e.type !== DT.LNK ? e.stat : await x.stat(copy.path, true);
       e.followed = "errno" in s ? undefined : s;
     }
   }
-
-  /**
-   * The sink for the general path without stats: each listed entry visited
-   * as it comes, no WalkEntry made.
-   */
-  #sink(info: Root): PathSink {
-    const entry: FindEntry = {
-      path: new Uint8Array(),
-      nameStart: 0,
-      rootLength: info.bytes.length,
-      depth: 0,
-      type: DT.UNKNOWN,
-    };
-    const plan = this.#plan;
-    return {
-      end: 0x0a,
-      paths: (batch: DirBatch, depth: number) => {
-        const records = batch.records;
-        const prefix = batch.prefixLength;
-        // The whole batch is under a pruned directory: so are its subdirectories
-        if (this.#pruned.size > 0 && this.#pruned.has(parentKey(records, 0, prefix))) {
-          for (let i = 0; i < batch.count; i++) {
-            if (batch.type(i) !== DT.DIR) continue;
-            const start = batch.offset(i);
-            this.#pruned.add(keyOf(records, start, start + prefix + batch.nameLength(i)));
-          }
-          return;
-        }
-        if (depth < plan.minDepth) return;
-        entry.depth = depth;
-        entry.nameStart = prefix;
-        for (let i = 0; i < batch.count; i++) {
-          const start = batch.offset(i);
-          const end = start + prefix + batch.nameLength(i);
-          entry.path = records.subarray(start, end);
-          entry.type = batch.type(i);
-          entry.linkTarget = plan.needs.linkTarget && entry.type === DT.LNK
-            ? this.#fetch.readLink(entry)
-            : undefined;
-          const verdict = this.#target.visit(entry);
-          if (verdict === QUIT) {
-            this.quit = true;
-            throw STOP;
-          }
-          if (verdict === PRUNE) this.#pruned.add(keyOf(records, start, end));
-        }
-      },
-    };
-  }
-
-  /** The sink for the fast path: listings matched, and written or counted, in bulk. */
-  #fastSink(fast: FastPlan, _info: Root): PathSink {
-    const plan = this.#plan;
-    const out = this.#target.out;
-    const all = fast.names.length === 0 && fast.types === undefined;
-    return {
-      end: fast.action === "print0" ? 0 : 0x0a,
-      paths: (batch: DirBatch, depth: number) => {
-        if (depth < plan.minDepth) return;
-        if (all) {
-          this.matched += batch.count;
-          if (fast.action !== "count") out.bytes(batch.records);
-          return;
-        }
-        const records = batch.records;
-        const prefix = batch.prefixLength;
-        for (let i = 0; i < batch.count; i++) {
-          if (fast.types !== undefined && ((1 << batch.type(i)) & fast.types) === 0) continue;
-          const start = batch.offset(i);
-          const end = start + prefix + batch.nameLength(i);
-          if (!fast.names.every((g) => g.matches(records, start + prefix, end))) continue;
-          this.matched++;
-          if (fast.action !== "count") out.bytes(records.subarray(start, end + 1));
-        }
-      },
-    };
-  }
-
-  /** The fast path for an entry that came through the walker's iterator. */
-  #fastVisit(fast: FastPlan, e: FindEntry): void {
-    if (e.depth < this.#plan.minDepth) return;
-    if (fast.types !== undefined && ((1 << e.type) & fast.types) === 0) return;
-    let end = e.path.length;
-    if (e.depth === 0) { while (end > e.nameStart + 1 && e.path[end - 1] === 0x2f) end--; }
-    if (!fast.names.every((g) => g.matches(e.path, e.nameStart, end))) return;
-    this.matched++;
-    if (fast.action === "count") return;
-    this.#target.out.bytes(e.path);
-    this.#target.out.byte(fast.action === "print0" ? 0 : 0x0a);
-  }
-}
-
-/** A -depth frame for a directory. */
-function frame(dir: FindEntry): Frame {
-  return { dir, key: dirKey(dir.path, 0, dir.path.length), kids: [], next: 0 };
-}
-
-/** The depth of a path below its root (the components after the root's bytes). */
-function depthOf(path: Uint8Array, rootLength: number): number {
-  let depth = 0;
-  for (let i = rootLength; i < path.length; i++) {
-    if (path[i] !== 0x2f && (i === rootLength || path[i - 1] === 0x2f)) depth++;
-  }
-  return Math.max(depth, 1);
 }

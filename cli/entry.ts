@@ -154,6 +154,8 @@ export interface WalkPlan {
   sameFilesystem: boolean;
   /** -depth: a directory is visited after everything below it. */
   postOrder: boolean;
+  /** The expression can -prune: directories are entered only after they are visited. */
+  prune: boolean;
   /** -s: find's depth-first order, each directory's entries sorted by bytes. */
   sorted: boolean;
   /** Breadth-first (as bfs) or depth-first; -depth and -s imply depth-first. */

@@ -360,6 +360,7 @@ enum ioq_layout_word {
 	IOQ_LAYOUT_EINVAL,
 	IOQ_LAYOUT_ERANGE,
 	IOQ_LAYOUT_ELOOP,
+	IOQ_LAYOUT_ENOENT,
 	/** The number of words. */
 	IOQ_LAYOUT_COUNT,
 };

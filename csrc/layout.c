@@ -54,6 +54,7 @@ int32_t ioq_layout(uint32_t *out, uint32_t max) {
 		[IOQ_LAYOUT_EINVAL] = EINVAL,
 		[IOQ_LAYOUT_ERANGE] = ERANGE,
 		[IOQ_LAYOUT_ELOOP] = ELOOP,
+		[IOQ_LAYOUT_ENOENT] = ENOENT,
 	};
 	for (uint32_t i = 0; i < max && i < IOQ_LAYOUT_COUNT; ++i) {
 		out[i] = words[i];

@@ -442,6 +442,15 @@ void wout_flush(struct ioq_walk *w) {
 	pthread_mutex_unlock(&o->lock);
 }
 
+void wout_publish_partial(struct ioq_walk *w) {
+	struct wout *o = &w->out;
+	pthread_mutex_lock(&o->lock);
+	if (o->cur >= 0 && o->batches[o->cur].count > 0) {
+		wout_publish(w);
+	}
+	pthread_mutex_unlock(&o->lock);
+}
+
 void wout_end(struct ioq_walk *w) {
 	struct wout *o = &w->out;
 	pthread_mutex_lock(&o->lock);

@@ -97,6 +97,13 @@ int wout_emit(struct ioq_walk *w, const struct wchunk *c);
  */
 void wout_flush(struct ioq_walk *w);
 
+/**
+ * Publish the current batch if it holds anything: the walk cannot go on
+ * until the owner sees it (say, gated directories wait for answers about
+ * the records in it).
+ */
+void wout_publish_partial(struct ioq_walk *w);
+
 /** Publish the last batch (possibly empty): the walk is over. */
 void wout_end(struct ioq_walk *w);
 

@@ -215,6 +215,8 @@ static struct wnode *wsched_next(struct ioq_walk *w) {
 uint32_t wsched_take(struct ioq_walk *w, struct wjob *jobs, uint32_t max) {
 	struct wclose cl = {0};
 	uint32_t n = 0;
+	/** Whether this worker handed the owner what was emitted before it slept. */
+	bool flushed = false;
 	pthread_mutex_lock(&w->lock);
 	while (true) {
 		if (walk_cancelled(w) || w->finished) {
@@ -249,6 +251,16 @@ uint32_t wsched_take(struct ioq_walk *w, struct wjob *jobs, uint32_t max) {
 		}
 		if (n > 0) {
 			break;
+		}
+
+		if (!flushed && w->reading == 0) {
+			// Nobody is reading: what is emitted may be all the owner gets
+			// for a while, and its answers may be what the walk waits for
+			flushed = true;
+			pthread_mutex_unlock(&w->lock);
+			wout_publish_partial(w);
+			pthread_mutex_lock(&w->lock);
+			continue;
 		}
 
 		++w->sleepers;

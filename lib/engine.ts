@@ -81,6 +81,16 @@ export interface BatchView {
   last: boolean;
 }
 
+/** A gated directory waiting for an answer (see `Engine.asked()`). */
+export interface Gate {
+  /** For `Engine.decide()`. */
+  id: number;
+  /** Its path. */
+  path: Uint8Array;
+  /** Its depth. */
+  depth: number;
+}
+
 /** What `next()` gives: a batch, the gates to answer, the end, or nothing yet. */
 export type EngineEvent =
   | { kind: "batch"; batch: BatchView }
@@ -239,11 +249,12 @@ export class Engine implements Disposable {
   }
 
   /**
-   * Answers the gates: `decide(path, depth)` says whether to enter each
-   * gated directory (its path as bytes).
+   * The gated directories waiting for an answer (each asked about once):
+   * an id for `decide()`, the path's bytes (copied) and the depth.
    */
-  answer(decide: (path: Uint8Array, depth: number) => boolean): void {
+  asked(): Gate[] {
     const ptr = this.#live();
+    const out: Gate[] = [];
     while (true) {
       const n = this.#sym.ioq_walk_asked(
         ptr,
@@ -258,19 +269,36 @@ export class Engine implements Disposable {
         continue;
       }
       if (n < 0) throw osError(n, "walk");
-      if (n === 0) return;
-      const ids = new Uint32Array(n);
-      const enter = new Uint8Array(n);
+      if (n === 0) return out;
       let pos = 0;
       for (let i = 0; i < n; i++) {
         const len = this.#askMeta[3 * i + 1];
-        ids[i] = this.#askMeta[3 * i];
-        enter[i] = decide(this.#askText.subarray(pos, pos + len), this.#askMeta[3 * i + 2]) ? 1 : 0;
+        out.push({
+          id: this.#askMeta[3 * i],
+          path: this.#askText.slice(pos, pos + len),
+          depth: this.#askMeta[3 * i + 2],
+        });
         pos += len + 1;
       }
-      const ret = this.#sym.ioq_walk_decide(ptr, ids, enter, n);
-      if (ret < 0) throw osError(ret, "walk");
     }
+  }
+
+  /** Answers gates: whether to enter each (by the ids `asked()` gave). */
+  decide(ids: number[], enter: boolean[]): void {
+    if (ids.length === 0) return;
+    const ret = this.#sym.ioq_walk_decide(
+      this.#live(),
+      Uint32Array.from(ids),
+      Uint8Array.from(enter, (e) => (e ? 1 : 0)),
+      ids.length,
+    );
+    if (ret < 0) throw osError(ret, "walk");
+  }
+
+  /** Answers every gate now: `enter(path, depth)` says whether to enter it. */
+  answer(enter: (path: Uint8Array, depth: number) => boolean): void {
+    const gates = this.asked();
+    this.decide(gates.map((g) => g.id), gates.map((g) => enter(g.path, g.depth)));
   }
 
   /** The engine's counters (directories opened, getdents calls, ...). */

@@ -95,6 +95,11 @@ export function errnoName(errno: number): string {
   return ERRNO[errno]?.[0] ?? `E${errno}`;
 }
 
+/** @returns The text of a (positive) errno number, as strerror() gives it. */
+export function errnoText(errno: number): string {
+  return ERRNO[errno]?.[1] ?? "Unknown error";
+}
+
 /**
  * The errno whose text a message carries, for errors that come only as text
  * (`Deno.dlopen` reports dlerror()'s string).

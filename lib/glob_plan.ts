@@ -178,7 +178,11 @@ export interface SplitPattern {
 }
 
 /** Splits a pattern as `expandGlob` does, from its root. */
-export function splitPattern(pattern: string, root: string | undefined, globstar: boolean): SplitPattern {
+export function splitPattern(
+  pattern: string,
+  root: string | undefined,
+  globstar: boolean,
+): SplitPattern {
   const absolute = pattern.startsWith("/");
   const dirsOnly = /\/+$/.test(pattern);
   const segments = pattern.replace(/^\/+|\/+$/g, "").split(/\/+/);
@@ -251,7 +255,9 @@ export function planGlob(patterns: (string | URL)[], options: GlobOptions): Glob
     throw new TypeError(`Cannot glob: root must be a string, not ${describe(root)}`);
   }
   if (!Array.isArray(exclude) || exclude.some((e) => typeof e !== "string")) {
-    throw new TypeError(`Cannot glob: exclude must be an array of strings, not ${describe(exclude)}`);
+    throw new TypeError(
+      `Cannot glob: exclude must be an array of strings, not ${describe(exclude)}`,
+    );
   }
   for (
     const [name, value] of Object.entries({
@@ -277,13 +283,15 @@ export function planGlob(patterns: (string | URL)[], options: GlobOptions): Glob
   }
 
   const split = patterns.map((pattern) => {
-    const text = typeof pattern === "string"
-      ? pattern
-      : decoder.decode(rootBytes(pattern as URL));
+    const text = typeof pattern === "string" ? pattern : decoder.decode(rootBytes(pattern as URL));
     if (typeof pattern !== "string" && !(pattern instanceof URL)) {
-      throw new TypeError(`Cannot glob: a pattern must be a string or a file: URL, not ${describe(pattern)}`);
+      throw new TypeError(
+        `Cannot glob: a pattern must be a string or a file: URL, not ${describe(pattern)}`,
+      );
     }
-    if (text.includes("\0")) throw new TypeError(`Cannot glob '${text}': the pattern contains a NUL byte`);
+    if (text.includes("\0")) {
+      throw new TypeError(`Cannot glob '${text}': the pattern contains a NUL byte`);
+    }
     return splitPattern(text, root, globstar);
   });
   const steered = split.filter((p) => !p.rest.includes(".."));
@@ -319,7 +327,11 @@ export function planGlob(patterns: (string | URL)[], options: GlobOptions): Glob
   }
   const absRoot = resolve(root ?? Deno.cwd());
   for (const e of exclude) {
-    items.push({ kind: WALK.ITEM_EXCLUDE, flags: itemFlags, bytes: encoder.encode(resolve(absRoot, e)) });
+    items.push({
+      kind: WALK.ITEM_EXCLUDE,
+      flags: itemFlags,
+      bytes: encoder.encode(resolve(absRoot, e)),
+    });
   }
 
   let types = 0;

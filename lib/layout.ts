@@ -102,6 +102,8 @@ export const LAYOUT = {
   ERANGE: 34,
   /** ELOOP: the C functions return it negated. */
   ELOOP: 40,
+  /** ENOENT: the C functions return it negated. */
+  ENOENT: 2,
 } as const;
 
 /**

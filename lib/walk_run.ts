@@ -233,7 +233,9 @@ export class WalkRun {
       const path = text.slice(off16, off16 + words[w + 4]);
       if (flags & WALK.REC_ROOT) {
         // @std/fs filters the root as given
-        if (plan.filterRoot && (!plan.includeDirs || !include(plan.given, plan.exts, match, skip))) {
+        if (
+          plan.filterRoot && (!plan.includeDirs || !include(plan.given, plan.exts, match, skip))
+        ) {
           continue;
         }
       } else if ((match || skip) && !include(path, undefined, match, skip)) {
