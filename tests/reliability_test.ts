@@ -19,9 +19,19 @@
  * @module
  */
 
-import assert from "node:assert/strict";
+import { assert, assertEquals } from "@std/assert";
 import { type Completion, IoQueue, walk, type WalkOptions } from "../mod.ts";
-import { BACKENDS, inject, injected, makeTree, openFds, testBackends } from "./helpers.ts";
+import {
+  type Backend,
+  BACKENDS,
+  inject,
+  injected,
+  makeTree,
+  openFds,
+  random,
+  testBackends,
+  testSeed,
+} from "./helpers.ts";
 import { fdOpen, openFd } from "./libc.ts";
 import { denoRun, describe, fixture, run, runJson, walkKeys } from "./child.ts";
 
@@ -53,18 +63,6 @@ function fdTable(): Map<string, string> {
   return table;
 }
 
-/** A seeded PRNG (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Pops until nothing is in flight. */
 async function drain(q: IoQueue): Promise<Completion[]> {
   const out: Completion[] = [];
@@ -75,7 +73,7 @@ async function drain(q: IoQueue): Promise<Completion[]> {
 /** The one completion of the one request in flight. */
 async function one(q: IoQueue): Promise<Completion> {
   const done = await drain(q);
-  assert.equal(done.length, 1);
+  assertEquals(done.length, 1);
   return done[0];
 }
 
@@ -92,12 +90,12 @@ const OPS = {
     async round(q: IoQueue, root: string) {
       q.stat(`${root}/a/x`, 1);
       const c = await one(q);
-      assert.ok(c.op === "stat" && c.stat && !c.error, String(c.error));
-      assert.equal(c.stat.ino, Deno.statSync(`${root}/a/x`).ino);
+      assert(c.op === "stat" && c.stat && !c.error, String(c.error));
+      assertEquals(c.stat.ino, Deno.statSync(`${root}/a/x`).ino);
       // An error is the synchronous call's error
       q.stat(`${root}/nope`, 2);
       const missing = await one(q);
-      assert.equal((missing.error as { code?: string }).code, "ENOENT");
+      assertEquals((missing.error as { code?: string }).code, "ENOENT");
     },
   },
   opendir: {
@@ -105,13 +103,13 @@ const OPS = {
     async round(q: IoQueue, root: string) {
       q.opendir(`${root}/a`, 1, { stat: true });
       const c = await one(q);
-      assert.ok(c.op === "opendir" && c.dir, String(c.error));
-      assert.equal(c.stat?.ino, Deno.statSync(`${root}/a`).ino);
-      assert.deepEqual(c.dir.readAll().map((e) => e.name).sort(), ["x", "y"]);
+      assert(c.op === "opendir" && c.dir, String(c.error));
+      assertEquals(c.stat?.ino, Deno.statSync(`${root}/a`).ino);
+      assertEquals(c.dir.readAll().map((e) => e.name).sort(), ["x", "y"]);
       c.dir.close();
       q.opendir(`${root}/a/x`, 2);
       const notDir = await one(q);
-      assert.equal((notDir.error as { code?: string }).code, "ENOTDIR");
+      assertEquals((notDir.error as { code?: string }).code, "ENOTDIR");
     },
   },
   closedir: {
@@ -120,13 +118,13 @@ const OPS = {
       const before = openFds();
       q.opendir(`${root}/a`, 1);
       const c = await one(q);
-      assert.ok(c.op === "opendir" && c.dir, String(c.error));
+      assert(c.op === "opendir" && c.dir, String(c.error));
       const fd = c.dir.fd;
       q.closedir(c.dir, 2);
       const closed = await one(q);
-      assert.ok(closed.op === "closedir" && !closed.error, String(closed.error));
-      assert.equal(fdOpen(fd), false, "the directory's descriptor is closed");
-      assert.equal(openFds(), before);
+      assert(closed.op === "closedir" && !closed.error, String(closed.error));
+      assertEquals(fdOpen(fd), false, "the directory's descriptor is closed");
+      assertEquals(openFds(), before);
     },
   },
   close: {
@@ -135,8 +133,8 @@ const OPS = {
       const fd = openFd("/dev/null");
       q.close(fd, 1);
       const c = await one(q);
-      assert.ok(c.op === "close" && !c.error, String(c.error));
-      assert.equal(fdOpen(fd), false, "the descriptor is closed");
+      assert(c.op === "close" && !c.error, String(c.error));
+      assertEquals(fdOpen(fd), false, "the descriptor is closed");
     },
   },
 } as const;
@@ -157,14 +155,14 @@ for (const [name, errno] of UNSUPPORTED) {
               await using q = new IoQueue({ backend: "io_uring", threads: 1, depth: 8 });
               for (let i = 0; i < 5; i++) {
                 await round(q, root);
-                assert.equal(injected(point), 1, `round ${i}: refused once, then synchronous`);
+                assertEquals(injected(point), 1, `round ${i}: refused once, then synchronous`);
               }
               // Another queue probes its ring again (the point is still armed)
               await using fresh = new IoQueue({ backend: "io_uring", threads: 1, depth: 8 });
               await round(fresh, root);
-              assert.equal(injected(point), 2, "a new queue tries the ring again");
+              assertEquals(injected(point), 2, "a new queue tries the ring again");
               await round(fresh, root);
-              assert.equal(injected(point), 2);
+              assertEquals(injected(point), 2);
             } finally {
               inject(point, 0, 0);
             }
@@ -194,12 +192,12 @@ Deno.test({
           try {
             await using q = new IoQueue({ backend: "io_uring", depth: 64 });
             const got = await within(20_000, "walk", walkKeys(root, { ...options, queue: q }));
-            assert.deepEqual(got, want, `${name} ${order}`);
-            assert.equal(q.capacity, q.depth);
+            assertEquals(got, want, `${name} ${order}`);
+            assertEquals(q.capacity, q.depth);
             const refused = Object.fromEntries(points.map((p) => [p, injected(p)]));
             // Opens and stats went to the ring, and few of them (before the latch)
-            assert.ok(refused.uringOpendir >= 1 && refused.uringStat >= 1, JSON.stringify(refused));
-            for (const n of Object.values(refused)) assert.ok(n <= 2 * 64, JSON.stringify(refused));
+            assert(refused.uringOpendir >= 1 && refused.uringStat >= 1, JSON.stringify(refused));
+            for (const n of Object.values(refused)) assert(n <= 2 * 64, JSON.stringify(refused));
           } finally {
             for (const point of points) inject(point, 0, 0);
           }
@@ -243,19 +241,19 @@ Deno.test({
                 `${label} ${order}`,
                 walkKeys(root, { order, stat: true, queue: q }),
               );
-              assert.deepEqual(got, want, `${label}, ${order}, ${threads} threads`);
-              assert.equal(q.inFlight, 0);
-              assert.equal(q.capacity, q.depth);
+              assertEquals(got, want, `${label}, ${order}, ${threads} threads`);
+              assertEquals(q.inFlight, 0);
+              assertEquals(q.capacity, q.depth);
             }
           }
           const ms = performance.now() - start;
           const failures = injected("submit");
-          assert.ok(failures > 0, "the submit failures were injected");
+          assert(failures > 0, "the submit failures were injected");
           console.log(
             `submit ${label}: 4 walks of ${want.length} entries in ${ms.toFixed(0)} ms, ` +
               `${failures} submits failed`,
           );
-          assert.ok(ms < 20_000);
+          assert(ms < 20_000);
         } finally {
           inject("submit", 0, 0);
         }
@@ -299,7 +297,7 @@ Deno.test("walks under `ulimit -n 32` and 64 give every entry, on every backend"
   const root = await fdTree();
   try {
     const want = await walkKeys(root, { queue: { backend: "threads" } });
-    assert.ok(want.length > 200);
+    assert(want.length > 200);
     for (const limit of [32, 64]) {
       for (const { backend, skip } of [...BACKENDS, { backend: "auto", skip: undefined }]) {
         await t.step({
@@ -314,11 +312,11 @@ Deno.test("walks under `ulimit -n 32` and 64 give every entry, on every backend"
             );
             for (const order of ["bfs", "dfs"]) {
               const w = got.walks[order];
-              assert.equal(w.thrown, null, `${order}: ${JSON.stringify(w.thrown)}`);
-              assert.deepEqual(w.errors, [], order);
-              assert.deepEqual(w.entries, want, `${order}: every entry`);
+              assertEquals(w.thrown, null, `${order}: ${JSON.stringify(w.thrown)}`);
+              assertEquals(w.errors, [], order);
+              assertEquals(w.entries, want, `${order}: every entry`);
             }
-            assert.equal(got.fdsAfter, got.fdsBefore, "no descriptor left open");
+            assertEquals(got.fdsAfter, got.fdsBefore, "no descriptor left open");
             console.log(
               `ulimit -n ${limit}, ${backend}: ${want.length} entries x 2 orders, ` +
                 `${got.fdsBefore} descriptors open before (Deno's own)`,
@@ -332,121 +330,103 @@ Deno.test("walks under `ulimit -n 32` and 64 give every entry, on every backend"
   }
 });
 
-/**
- * The child for scarce descriptors: opens /dev/null until EMFILE, closes
- * `free` of them (so exactly `free` numbers are left under the limit,
- * whatever descriptors sit above it), then walks (errors collected).  With
- * `ownQueue` the walk makes its queue from the leftovers; otherwise the
- * queue is made first and the leftovers are all the walk's.
- */
-const SCARCE_CHILD = (root: string, backend: string, free: number, ownQueue: boolean) => `
-import { IoQueue, walk } from ${JSON.stringify(new URL("../mod.ts", import.meta.url).href)};
-const fds = () => [...Deno.readDirSync("/proc/self/fd")].length - 1;
-const base = fds();
-const queue = ${ownQueue} ? { backend: ${JSON.stringify(backend)} } : new IoQueue({ backend: ${
-  JSON.stringify(backend)
-} });
-const hogs = [];
-for (;;) {
-  try {
-    hogs.push(Deno.openSync("/dev/null"));
-  } catch (error) {
-    if (error.code !== "EMFILE") throw error;
-    break;
-  }
-}
-for (let i = 0; i < ${free}; i++) hogs.pop().close();
-const entries = [];
-const errors = [];
-let thrown = null;
-try {
-  for await (const e of walk(${JSON.stringify(root)}, {
-    queue,
-    onError: (error, path) => errors.push({ name: error.name, code: error.code, path }),
-  })) entries.push(e.path);
-} catch (error) {
-  thrown = { name: error.name, code: error.code, message: error.message };
-}
-for (const h of hogs) h.close();
-if (queue instanceof IoQueue) queue.close();
-console.log(JSON.stringify({ hogs: hogs.length, entries, errors, thrown, leaked: fds() - base }));
-`;
-
+/** What tests/fixtures/scarce_child.ts prints. */
 interface Scarce {
-  hogs: number;
   entries: string[];
-  errors: { name: string; code?: string; path: string }[];
-  thrown: { name: string; code?: string; message: string } | null;
+  errors: Reported[];
+  thrown: Reported | null;
   leaked: number;
 }
 
-/** Runs SCARCE_CHILD under `ulimit -n 128`. */
-function scarce(root: string, backend: string, free: number, ownQueue: boolean): Promise<Scarce> {
-  const code = SCARCE_CHILD(root, backend, free, ownQueue);
-  return runJson<Scarce>(
-    ["sh", "-c", `ulimit -n 128 && exec '${Deno.execPath()}' eval --ext=ts "$0"`, code],
-    { timeoutMs: 30_000 },
-  );
+/** An error as scarce_child.ts reports it. */
+interface Reported {
+  name: string;
+  code?: string;
+  op?: string;
+  path?: string;
+  message: string;
 }
 
-Deno.test("with 0 to 3 descriptors free, a walk reports EMFILE with each path and hangs on nothing", async (t) => {
-  const root = await fdTree();
-  try {
-    const want = new Set((await walkKeys(root)).map((k) => JSON.parse(k.slice(k.indexOf('"')))));
-    for (const { backend, skip } of BACKENDS) {
-      for (const free of [0, 1, 2, 3]) {
-        await t.step({
-          name: `${backend}, ${free} free`,
-          ignore: skip !== undefined,
-          async fn() {
-            const got = await scarce(root, backend, free, true);
-            assert.equal(got.leaked, 0, "no descriptor left open");
-            if (got.thrown) {
-              // Not even the queue (or the root) could be had: a coded error
-              assert.equal(got.thrown.code, "EMFILE", JSON.stringify(got.thrown));
-              return;
-            }
-            for (const e of got.errors) {
-              assert.equal(e.code, "EMFILE", JSON.stringify(e));
-              assert.ok(want.has(e.path), `the error names a directory of the tree: ${e.path}`);
-            }
-            assert.equal(new Set(got.entries).size, got.entries.length, "nothing yielded twice");
-            for (const p of got.entries) assert.ok(want.has(p), p);
-            console.log(
-              `${backend}, ${free} descriptors free: ${got.entries.length} of ${want.size} ` +
-                `entries, ${got.errors.length} EMFILE errors`,
-            );
-          },
-        });
-      }
-    }
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-});
+/** Runs scarce_child.ts under `ulimit -n 128`. */
+function scarce(root: string, backend: string, free: number, flags: string[]): Promise<Scarce> {
+  const cmd = denoRun(fixture("scarce_child.ts"), [root, backend, String(free), ...flags])
+    .map((a) => `'${a}'`).join(" ");
+  return runJson<Scarce>(["sh", "-c", `ulimit -n 128 && exec ${cmd}`], { timeoutMs: 30_000 });
+}
 
-Deno.test({
-  // The walk used to keep 4 directories open however few descriptors were
-  // free, and lost the subtree of every open that hit EMFILE; now an EMFILE
-  // lowers its budget, and the open is retried once a descriptor is free.
-  name: "with 2 descriptors free, a walk still gives every entry",
-  async fn() {
-    const root = await fdTree();
-    try {
-      const want = (await walkKeys(root)).length;
-      for (const { backend, skip } of BACKENDS) {
-        if (skip) continue;
-        const got = await scarce(root, backend, 2, false);
-        assert.equal(got.thrown, null, backend);
-        assert.deepEqual(got.errors, [], backend);
-        assert.equal(got.leaked, 0, backend);
-        assert.equal(got.entries.length, want, backend);
+/**
+ * What a walk of a tree gives with exactly `free` descriptors: the library
+ * needs one to be loaded, an io_uring queue one for each of its two rings,
+ * the walk one for the root.  An error that ends the walk before the root's
+ * listing is named by its op (and, for the root, its path); after it, every
+ * entry (an EMFILE lowers the walk's budget and the open is retried once a
+ * descriptor is free, so one is enough).
+ */
+function scarceOutcome(
+  backend: Backend,
+  free: number,
+  queueFirst: boolean,
+): { entries: "none" | "root" | "all"; op?: string } {
+  if (!queueFirst && free === 0) return { entries: "none", op: "dlopen" };
+  if (!queueFirst && backend === "io_uring" && free === 1) {
+    return { entries: "none", op: "create IoQueue (backend io_uring)" };
+  }
+  const forTheWalk = queueFirst ? free : backend === "io_uring" ? free - 2 : free;
+  return forTheWalk === 0 ? { entries: "root", op: "opendir" } : { entries: "all" };
+}
+
+for (const queueFirst of [false, true]) {
+  Deno.test(
+    `with 0 to 3 descriptors free and ${
+      queueFirst ? "the queue made first" : "the walk making its queue"
+    }: EMFILE with its op and path, or every entry`,
+    async (t) => {
+      const root = await fdTree();
+      try {
+        const keys = await walkKeys(root);
+        const all: string[] = keys.map((k) => JSON.parse(k.slice(k.indexOf('"')))).sort();
+        assert(all.length > 200, `${all.length} entries`);
+        for (const { backend, skip } of BACKENDS) {
+          for (const free of [0, 1, 2, 3]) {
+            for (const onError of [true, false]) {
+              await t.step({
+                name: `${backend}, ${free} free, ${onError ? "onError" : "no onError"}`,
+                ignore: skip !== undefined,
+                async fn() {
+                  const flags = [
+                    ...(queueFirst ? ["--queue-first"] : []),
+                    ...(onError ? [] : ["--no-on-error"]),
+                  ];
+                  const got = await scarce(root, backend, free, flags);
+                  const want = scarceOutcome(backend, free, queueFirst);
+                  const label = JSON.stringify(got);
+                  assertEquals(got.leaked, 0, "no descriptor left open");
+                  const entries = { none: [], root: [root], all }[want.entries];
+                  assertEquals(got.entries.sort(), entries, label);
+                  if (!want.op) {
+                    assertEquals([got.errors, got.thrown], [[], null], label);
+                    return;
+                  }
+                  // The error that ended the walk: reported when it is the
+                  // root's open and there is an onError, else thrown
+                  const reported = want.entries === "root" && onError;
+                  assertEquals(got.errors.length, reported ? 1 : 0, label);
+                  if (reported) assertEquals(got.thrown, null, label);
+                  const error = reported ? got.errors[0] : got.thrown;
+                  assert(error, label);
+                  assertEquals([error.code, error.op], ["EMFILE", want.op], label);
+                  if (want.entries === "root") assertEquals(error.path, root, label);
+                },
+              });
+            }
+          }
+        }
+      } finally {
+        await Deno.remove(root, { recursive: true });
       }
-    } finally {
-      await Deno.remove(root, { recursive: true });
-    }
-  },
-});
+    },
+  );
+}
 
 testBackends(
   "1,000 walks stopped at random points (break, return, abort, cancel, close) leave nothing behind",
@@ -456,7 +436,7 @@ testBackends(
       paths.push(`d${d}/`, `d${d}/f`, `d${d}/s/`, `d${d}/s/g`, `d${d}/s/t/`, `d${d}/s/t/h`);
     }
     const root = await makeTree([...paths, "x", "y"]);
-    const seed = Date.now() >>> 0;
+    const seed = testSeed(`1,000 stopped walks [${backend}]`);
     const rand = random(seed);
     const where = (i: number, how: string) => `walk ${i} (${how}, seed ${seed})`;
     const HOWS = ["break", "return", "abort", "cancel", "close"] as const;
@@ -502,25 +482,25 @@ testBackends(
           }
         } catch (error) {
           stats[how].threw++;
-          assert.equal((error as Error).name, EXPECTED[how], `${where(i, how)}: ${error}`);
+          assertEquals((error as Error).name, EXPECTED[how], `${where(i, how)}: ${error}`);
         }
         if (stopped) stats[how].stopped++;
         stats[how].runs++;
         if (how === "abort" && stopped) {
-          assert.equal(count, stopAt + 1, `${where(i, how)}: nothing yielded after the abort`);
+          assertEquals(count, stopAt + 1, `${where(i, how)}: nothing yielded after the abort`);
         }
         if (own && !own.closed) {
-          assert.equal(own.inFlight, 0, `${where(i, how)}: nothing in flight`);
-          assert.equal(own.capacity, own.depth, `${where(i, how)}: full capacity`);
+          assertEquals(own.inFlight, 0, `${where(i, how)}: nothing in flight`);
+          assertEquals(own.capacity, own.depth, `${where(i, how)}: full capacity`);
           own.close();
         }
-        assert.equal(shared.inFlight, 0, where(i, how));
-        assert.equal(shared.capacity, shared.depth, where(i, how));
-        if (i % 100 === 99) assert.equal(openFds(), fdsBefore, `${where(i, how)}: descriptors`);
+        assertEquals(shared.inFlight, 0, where(i, how));
+        assertEquals(shared.capacity, shared.depth, where(i, how));
+        if (i % 100 === 99) assertEquals(openFds(), fdsBefore, `${where(i, how)}: descriptors`);
       }
       const ms = performance.now() - start;
-      assert.deepEqual(fdTable(), table, "/proc/self/fd is as it was");
-      for (const h of HOWS) assert.ok(stats[h].stopped > 50, `${h}: ${JSON.stringify(stats[h])}`);
+      assertEquals(fdTable(), table, "/proc/self/fd is as it was");
+      for (const h of HOWS) assert(stats[h].stopped > 50, `${h}: ${JSON.stringify(stats[h])}`);
       console.log(
         `1,000 stopped walks (${total} entries each, seed ${seed}) in ${ms.toFixed(0)} ms: ` +
           JSON.stringify(stats),
@@ -555,7 +535,7 @@ async function exits(root: string): Promise<{ scenario: string; ms: number; r: s
       });
       const ended = Date.now();
       const started = /^started (\d+)$/m.exec(r.stdout);
-      assert.ok(started, `${scenario}: ${describe(r)}`);
+      assert(started, `${scenario}: ${describe(r)}`);
       out.push({
         scenario,
         ms: ended - Number(started[1]),
@@ -577,7 +557,7 @@ Deno.test("a script that leaves a walk or a pop unfinished exits within a second
   const root = await exitTree();
   try {
     const got = await exits(root);
-    for (const { scenario, ms } of got) assert.ok(ms < 1000, `${scenario}: ${ms} ms to exit`);
+    for (const { scenario, ms } of got) assert(ms < 1000, `${scenario}: ${ms} ms to exit`);
     const crashed = got.filter((g) => g.r !== "ok");
     console.log(
       `exit after "started": max ${Math.max(...got.map((g) => g.ms))} ms over ${got.length} ` +
@@ -598,7 +578,7 @@ Deno.test({
     const root = await exitTree();
     try {
       const got = await exits(root);
-      assert.deepEqual(got.filter((g) => g.r !== "ok"), []);
+      assertEquals(got.filter((g) => g.r !== "ok"), []);
     } finally {
       await Deno.remove(root, { recursive: true });
     }
@@ -631,7 +611,7 @@ Deno.test("200 queue create/close cycles and 200 walks keep RSS, heap and descri
       ],
       { timeoutMs: 120_000 },
     );
-    assert.ok(got.gc, "the child could force garbage collections");
+    assert(got.gc, "the child could force garbage collections");
     const lines = [];
     const growth = (xs: number[]) => xs.at(-1)! - xs[0];
     const signed = (n: number) => `${n >= 0 ? "+" : ""}${n}`;
@@ -645,12 +625,12 @@ Deno.test("200 queue create/close cycles and 200 walks keep RSS, heap and descri
           `V8 heap ${signed(heap)} KiB, descriptors ${signed(growth(s.fds))}, ` +
           `${s.ms.toFixed(0)} ms`,
       );
-      assert.ok(s.fds.every((n) => n === s.fds[0]), `${name}: descriptors ${s.fds}`);
+      assert(s.fds.every((n) => n === s.fds[0]), `${name}: descriptors ${s.fds}`);
       // Anonymous memory moves with V8's and malloc's caches and Deno's
       // thread pool (one more blocking thread is +2 MiB): a generous bound.
       // (In C, 5,000 create/destroy cycles stay flat after the first 1,000.)
-      assert.ok(anon < 24 * 1024, `${name}: RssAnon grew by ${anon} KiB: ${s.anon}`);
-      assert.ok(heap < 1024, `${name}: the V8 heap grew by ${heap} KiB: ${s.heap}`);
+      assert(anon < 24 * 1024, `${name}: RssAnon grew by ${anon} KiB: ${s.anon}`);
+      assert(heap < 1024, `${name}: the V8 heap grew by ${heap} KiB: ${s.heap}`);
     }
     console.log(`after 40 cycles of warm-up, 200 cycles each:\n${lines.join("\n")}`);
   } finally {
