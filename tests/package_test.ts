@@ -11,7 +11,7 @@
  * @module
  */
 
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch, assertNotEquals, fail } from "@std/assert";
 import { ffi, type Manifest } from "../lib/ffi.ts";
 
 const ROOT = new URL("..", import.meta.url);
@@ -47,7 +47,7 @@ async function manifest(): Promise<Manifest> {
   try {
     await Deno.stat(MANIFEST);
   } catch {
-    assert.fail("native/manifest.ts is missing: run `deno task build` first");
+    fail("native/manifest.ts is missing: run `deno task build` first");
   }
   return (await import(MANIFEST.href)).MANIFEST as Manifest;
 }
@@ -59,13 +59,13 @@ async function publishedFiles(): Promise<string[]> {
     ["publish", "--dry-run", "--allow-dirty"],
     { cwd: ROOT.pathname },
   );
-  assert.equal(code, 0, `deno publish --dry-run failed:\n${stdout}\n${stderr}`);
+  assertEquals(code, 0, `deno publish --dry-run failed:\n${stdout}\n${stderr}`);
   const prefix = ROOT.href;
   const files = [...`${stdout}\n${stderr}`.matchAll(/^\s+(file:\/\/\S+) \(/gm)]
     .map((m) => m[1])
     .filter((href) => href.startsWith(prefix))
     .map((href) => decodeURIComponent(href.slice(prefix.length)));
-  assert.ok(files.length > 0, `no file list in deno publish --dry-run's output:\n${stderr}`);
+  assert(files.length > 0, `no file list in deno publish --dry-run's output:\n${stderr}`);
   return files;
 }
 
@@ -159,10 +159,10 @@ async function listAll(dir: string): Promise<string[]> {
 Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (t) => {
   const m = await manifest();
   const lib = await Deno.readFile(LIBRARY);
-  assert.equal(lib.length, m.size, "native/manifest.ts is stale: run `deno task build`");
-  assert.equal(await sha256(lib), m.sha256, "native/manifest.ts is stale: run `deno task build`");
+  assertEquals(lib.length, m.size, "native/manifest.ts is stale: run `deno task build`");
+  assertEquals(await sha256(lib), m.sha256, "native/manifest.ts is stale: run `deno task build`");
   const { version } = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
-  assert.equal(m.version, version, "native/manifest.ts is stale: run `deno task build`");
+  assertEquals(m.version, version, "native/manifest.ts is stale: run `deno task build`");
 
   const tmp = await Deno.makeTempDir({ prefix: "ioq-package-" });
   const servers: { close(): Promise<void> }[] = [];
@@ -170,19 +170,19 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
     // The package: exactly what deno publish would upload
     const files = await publishedFiles();
     for (const needed of ["mod.ts", "cli.ts", "lib/ffi.ts", "LICENSE", "README.md"]) {
-      assert.ok(files.includes(needed), `the package lacks ${needed}`);
+      assert(files.includes(needed), `the package lacks ${needed}`);
     }
-    assert.ok(files.includes("native/lib/libioq.so"), "the package lacks the prebuilt library");
-    assert.ok(files.includes("native/manifest.ts"), "the package lacks native/manifest.ts");
+    assert(files.includes("native/lib/libioq.so"), "the package lacks the prebuilt library");
+    assert(files.includes("native/manifest.ts"), "the package lacks native/manifest.ts");
     for (const file of files) {
       // Of bench/, only the README's chart
       if (file === "bench/results/latest.svg") continue;
-      assert.ok(!/^(tests|bench|\.ci|node_modules|\.zig-cache|zig-out)\//.test(file), file);
+      assert(!/^(tests|bench|\.ci|node_modules|\.zig-cache|zig-out)\//.test(file), file);
     }
     const pkg = `${tmp}/pkg`;
     await copyPackage(files, pkg);
     // A rebuild by someone else between the check above and the copy would show here
-    assert.equal(await sha256(await Deno.readFile(`${pkg}/native/lib/libioq.so`)), m.sha256);
+    assertEquals(await sha256(await Deno.readFile(`${pkg}/native/lib/libioq.so`)), m.sha256);
 
     // A small tree to walk
     const tree = `${tmp}/tree`;
@@ -207,7 +207,7 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
         ["run", "--no-config", "--no-lock", ...flags, `${tmp}/probe.ts`, `${url}/mod.ts`, tree],
         { cwd: tmp, env: { DENO_DIR: denoDir, ...env } },
       );
-      assert.equal(code, 0, `the probe failed:\n${stdout}\n${stderr}`);
+      assertEquals(code, 0, `the probe failed:\n${stdout}\n${stderr}`);
       return JSON.parse(stdout.trim().split("\n").at(-1)!);
     };
 
@@ -222,12 +222,12 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
       const denoDir = `${tmp}/deno-bad`;
       // Every permission, so that nothing but the hash check stands in the way
       const got = await probe(server.url, denoDir, ["--allow-all"]);
-      assert.match(got.error ?? "", /SHA-256 mismatch/, JSON.stringify(got));
-      assert.match(got.error!, /neither cached nor loaded/);
-      assert.match(got.error!, /IOQ_LIBRARY/);
-      assert.equal(got.mapped, false, "libioq.so was mapped into the process");
-      assert.deepEqual(await listAll(`${denoDir}/ioq`), [], "something was cached");
-      assert.equal(server.requests.filter((p) => p.endsWith("/libioq.so")).length, 1);
+      assertMatch(got.error ?? "", /SHA-256 mismatch/, JSON.stringify(got));
+      assertMatch(got.error!, /neither cached nor loaded/);
+      assertMatch(got.error!, /IOQ_LIBRARY/);
+      assertEquals(got.mapped, false, "libioq.so was mapped into the process");
+      assertEquals(await listAll(`${denoDir}/ioq`), [], "something was cached");
+      assertEquals(server.requests.filter((p) => p.endsWith("/libioq.so")).length, 1);
       await server.close();
     });
 
@@ -251,9 +251,9 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
         const server = serve(dir);
         servers.push(server);
         const got = await probe(server.url, `${tmp}/deno-other`, ["--allow-all"]);
-        assert.ok(got.error?.includes(error), JSON.stringify(got));
-        assert.match(got.error!, /set IOQ_LIBRARY/);
-        assert.ok(!server.requests.some((p) => p.endsWith("/libioq.so")));
+        assert(got.error?.includes(error), JSON.stringify(got));
+        assertMatch(got.error!, /set IOQ_LIBRARY/);
+        assert(!server.requests.some((p) => p.endsWith("/libioq.so")));
         await server.close();
       }
     });
@@ -273,15 +273,15 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
     await t.step("without --allow-net: an error that names it", async () => {
       const dir = `${tmp}/deno-nonet`;
       const got = await probe(server.url, dir, flags.filter((f) => !f.startsWith("--allow-net")));
-      assert.match(got.error ?? "", new RegExp(`--allow-net=${server.host}`), JSON.stringify(got));
-      assert.deepEqual(await listAll(`${dir}/ioq`), []);
+      assertMatch(got.error ?? "", new RegExp(`--allow-net=${server.host}`), JSON.stringify(got));
+      assertEquals(await listAll(`${dir}/ioq`), []);
     });
 
     await t.step("without --allow-write: an error that names it", async () => {
       const dir = `${tmp}/deno-nowrite`;
       const got = await probe(server.url, dir, flags.filter((f) => f !== "--allow-write"));
-      assert.match(got.error ?? "", /--allow-write=/, JSON.stringify(got));
-      assert.deepEqual(await listAll(`${dir}/ioq`), []);
+      assertMatch(got.error ?? "", /--allow-write=/, JSON.stringify(got));
+      assertEquals(await listAll(`${dir}/ioq`), []);
     });
 
     await t.step("IOQ_LIBRARY wins: no download, no net permission needed", async () => {
@@ -293,25 +293,25 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
         flags.filter((f) => !f.startsWith("--allow-net")),
         { IOQ_LIBRARY: LIBRARY.pathname },
       );
-      assert.deepEqual(got.paths, want, JSON.stringify(got));
-      assert.ok(!server.requests.slice(before).some((p) => p.endsWith("/libioq.so")));
-      assert.deepEqual(await listAll(`${dir}/ioq`), []);
+      assertEquals(got.paths, want, JSON.stringify(got));
+      assert(!server.requests.slice(before).some((p) => p.endsWith("/libioq.so")));
+      assertEquals(await listAll(`${dir}/ioq`), []);
     });
 
     await t.step("first run: downloads, checks, caches and walks", async () => {
       const before = server.requests.length;
       const got = await probe(server.url, denoDir, flags);
-      assert.deepEqual(got.paths, want, JSON.stringify(got));
-      assert.ok(got.backend === "io_uring" || got.backend === "threads", got.backend);
+      assertEquals(got.paths, want, JSON.stringify(got));
+      assert(got.backend === "io_uring" || got.backend === "threads", got.backend);
       const fetched = server.requests.slice(before).filter((p) => p.endsWith("/libioq.so"));
-      assert.deepEqual(fetched, ["/native/lib/libioq.so"]);
+      assertEquals(fetched, ["/native/lib/libioq.so"]);
       // One file under its version and hash, no temporary left behind
-      assert.deepEqual(await listAll(`${denoDir}/ioq`), [
+      assertEquals(await listAll(`${denoDir}/ioq`), [
         `/${m.version}`,
         `/${m.version}/${m.sha256}`,
         `/${m.version}/${m.sha256}/libioq.so`,
       ]);
-      assert.deepEqual(await Deno.readFile(`${cached(denoDir)}/libioq.so`), lib);
+      assertEquals(await Deno.readFile(`${cached(denoDir)}/libioq.so`), lib);
     });
 
     await t.step("the CLI over HTTP, from the cache, with the base permissions", async () => {
@@ -332,19 +332,19 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
         ],
         { cwd: tmp, env: { DENO_DIR: denoDir } },
       );
-      assert.equal(code, 0, stderr);
-      assert.deepEqual(stdout.trim().split("\n").sort(), [`${tree}/a/b/f.txt`, `${tree}/x.txt`]);
-      assert.ok(!server.requests.slice(before).some((p) => p.endsWith("/libioq.so")));
+      assertEquals(code, 0, stderr);
+      assertEquals(stdout.trim().split("\n").sort(), [`${tree}/a/b/f.txt`, `${tree}/x.txt`]);
+      assert(!server.requests.slice(before).some((p) => p.endsWith("/libioq.so")));
     });
 
     await t.step("second run with the server gone: the cache, no fetch", async () => {
       const { mtime, ino } = await Deno.stat(`${cached(denoDir)}/libioq.so`);
       await server.close();
       const got = await probe(server.url, denoDir, flags);
-      assert.deepEqual(got.paths, want, JSON.stringify(got));
+      assertEquals(got.paths, want, JSON.stringify(got));
       const after = await Deno.stat(`${cached(denoDir)}/libioq.so`);
-      assert.equal(after.ino, ino, "the cached library was replaced");
-      assert.deepEqual(after.mtime, mtime, "the cached library was rewritten");
+      assertEquals(after.ino, ino, "the cached library was replaced");
+      assertEquals(after.mtime, mtime, "the cached library was rewritten");
     });
 
     await t.step("no network, nothing cached: an error that says so", async () => {
@@ -356,13 +356,13 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
         await run("cp", ["-a", `${denoDir}/${entry.name}`, dir]);
       }
       const got = await probe(server.url, dir, flags);
-      assert.match(
+      assertMatch(
         got.error ?? "",
         /downloading its native library .* failed/,
         JSON.stringify(got),
       );
-      assert.match(got.error!, /check the network connection/);
-      assert.deepEqual(await listAll(`${dir}/ioq`), []);
+      assertMatch(got.error!, /check the network connection/);
+      assertEquals(await listAll(`${dir}/ioq`), []);
     });
 
     await t.step("a damaged cache is replaced by a good download, renamed over it", async () => {
@@ -376,13 +376,13 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
         denoDir,
         flags.map((f) => f.replace(server.host, again.host)),
       );
-      assert.deepEqual(got.paths, want, JSON.stringify(got));
-      assert.deepEqual(again.requests.filter((p) => p.endsWith("/libioq.so")), [
+      assertEquals(got.paths, want, JSON.stringify(got));
+      assertEquals(again.requests.filter((p) => p.endsWith("/libioq.so")), [
         "/native/lib/libioq.so",
       ]);
-      assert.deepEqual(await Deno.readFile(path), lib);
-      assert.notEqual((await Deno.stat(path)).ino, ino, "the damaged file was written in place");
-      assert.deepEqual(await listAll(cached(denoDir)), ["/libioq.so"]);
+      assertEquals(await Deno.readFile(path), lib);
+      assertNotEquals((await Deno.stat(path)).ino, ino, "the damaged file was written in place");
+      assertEquals(await listAll(cached(denoDir)), ["/libioq.so"]);
       await again.close();
     });
   } finally {
@@ -394,37 +394,37 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
 Deno.test("the published library needs no glibc newer than its target", async () => {
   const m = await manifest();
   const target = /-gnu\.(\d+)\.(\d+)$/.exec(m.target);
-  assert.ok(target, `the library was not built for a fixed glibc version: ${m.target}`);
+  assert(target, `the library was not built for a fixed glibc version: ${m.target}`);
   const max = [Number(target[1]), Number(target[2])];
-  assert.ok(max[0] === 2 && max[1] <= 17, `built for glibc ${max.join(".")}, not 2.17`);
+  assert(max[0] === 2 && max[1] <= 17, `built for glibc ${max.join(".")}, not 2.17`);
 
   let out: { code: number; stdout: string; stderr: string };
   try {
     out = await run("readelf", ["--dyn-syms", "--dynamic", "--wide", LIBRARY.pathname]);
   } catch {
     out = await run("objdump", ["-T", "-p", LIBRARY.pathname]).catch(() =>
-      assert.fail("neither readelf nor objdump is installed (apt-get install binutils)")
+      fail("neither readelf nor objdump is installed (apt-get install binutils)")
     );
   }
-  assert.equal(out.code, 0, out.stderr);
+  assertEquals(out.code, 0, out.stderr);
   const versions = [...out.stdout.matchAll(/GLIBC_(\d+)\.(\d+)(?:\.(\d+))?/g)];
-  assert.ok(versions.length > 0, "no GLIBC_ symbol version found");
+  assert(versions.length > 0, "no GLIBC_ symbol version found");
   const newer = versions
     .filter((v) => Number(v[1]) > max[0] || (Number(v[1]) === max[0] && Number(v[2]) > max[1]))
     .map((v) => v[0]);
-  assert.deepEqual([...new Set(newer)], [], `symbols need glibc newer than ${max.join(".")}`);
+  assertEquals([...new Set(newer)], [], `symbols need glibc newer than ${max.join(".")}`);
 
   // io_uring is in when liburing-dev is installed (`deno task publish` builds
   // with -During=on to make sure)
   if (await Deno.stat("/usr/include/liburing.h").then(() => true, () => false)) {
-    assert.ok(ffi().ioq_features() & 1, "liburing-dev is installed but not in the library");
+    assert(ffi().ioq_features() & 1, "liburing-dev is installed but not in the library");
   }
 
   // Nothing but the C library: liburing is linked in, statically
   const needed = [...out.stdout.matchAll(/(?:Shared library: \[|NEEDED\s+)([^\]\s]+)/g)]
     .map((n) => n[1]);
-  assert.ok(needed.length > 0, "no NEEDED entries found");
+  assert(needed.length > 0, "no NEEDED entries found");
   for (const name of needed) {
-    assert.match(name, /^(libc|libpthread|libdl|librt|libm|ld-linux[\w-]*)\.so/, name);
+    assertMatch(name, /^(libc|libpthread|libdl|librt|libm|ld-linux[\w-]*)\.so/, name);
   }
 });
