@@ -11,7 +11,7 @@
  */
 
 import { assert, assertEquals, assertMatch, assertNotMatch } from "@std/assert";
-import { BACKENDS, makeTree } from "./helpers.ts";
+import { makeTree, testBackends } from "./helpers.ts";
 import { denoRun, describe, fixture, run } from "./child.ts";
 
 /** What the child reports for one case. */
@@ -127,52 +127,47 @@ function misuseTree(): Promise<string> {
   return makeTree(["sub/", "sub/a", "sub/b", "sub/c", "d1/", "d1/x", "d2/", "f"]);
 }
 
-for (const { backend, skip } of BACKENDS) {
-  Deno.test({
-    name: `misuse gives RangeError, TypeError or a coded error, never a crash [${backend}]`,
-    ignore: skip !== undefined,
-    async fn() {
-      const root = await misuseTree();
-      try {
-        const r = await run(denoRun(fixture("misuse_child.ts"), [backend, root]), {
-          timeoutMs: 60_000,
-        });
-        const lines = r.stdout.trimEnd().split("\n");
-        const outcomes = lines.filter((l) => l.startsWith("{")).map((l) =>
-          JSON.parse(l) as Outcome
-        );
-        const last = outcomes.at(-1)?.case ?? "(none)";
-        assert(
-          r.code === 0 && !r.signal && lines.at(-1) === "done",
-          `crashed or failed after case "${last}": ${describe(r)}`,
-        );
-        const seen = new Set<string>();
-        for (const o of outcomes) {
-          const want = EXPECT[o.case];
-          assert(want, `no expectation for case "${o.case}"`);
-          seen.add(o.case);
-          if (typeof want === "function") {
-            assert(!o.threw, `${o.case}: threw ${JSON.stringify(o.threw)}`);
-            want(o.value, root);
-            continue;
-          }
-          assert(
-            o.threw,
-            `${o.case}: should throw ${want.name}, gave ${JSON.stringify(o.value)}`,
-          );
-          assertEquals(o.threw.name, want.name, `${o.case}: ${o.threw.message}`);
-          if (want.type) assertEquals(o.threw.type, want.type, o.case);
-          assertEquals(o.threw.code, want.code, `${o.case}: code`);
-          // Every error says what was refused
-          assertMatch(o.threw.message, /^Cannot |\(os error \d+\)/, o.case);
+testBackends(
+  "misuse gives RangeError, TypeError or a coded error, never a crash",
+  async (backend) => {
+    const root = await misuseTree();
+    try {
+      const r = await run(denoRun(fixture("misuse_child.ts"), [backend, root]), {
+        timeoutMs: 60_000,
+      });
+      const lines = r.stdout.trimEnd().split("\n");
+      const outcomes = lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Outcome);
+      const last = outcomes.at(-1)?.case ?? "(none)";
+      assert(
+        r.code === 0 && !r.signal && lines.at(-1) === "done",
+        `crashed or failed after case "${last}": ${describe(r)}`,
+      );
+      const seen = new Set<string>();
+      for (const o of outcomes) {
+        const want = EXPECT[o.case];
+        assert(want, `no expectation for case "${o.case}"`);
+        seen.add(o.case);
+        if (typeof want === "function") {
+          assert(!o.threw, `${o.case}: threw ${JSON.stringify(o.threw)}`);
+          want(o.value, root);
+          continue;
         }
-        assertEquals([...seen].sort(), Object.keys(EXPECT).sort(), "every case ran");
-      } finally {
-        await Deno.remove(root, { recursive: true });
+        assert(
+          o.threw,
+          `${o.case}: should throw ${want.name}, gave ${JSON.stringify(o.value)}`,
+        );
+        assertEquals(o.threw.name, want.name, `${o.case}: ${o.threw.message}`);
+        if (want.type) assertEquals(o.threw.type, want.type, o.case);
+        assertEquals(o.threw.code, want.code, `${o.case}: code`);
+        // Every error says what was refused
+        assertMatch(o.threw.message, /^Cannot |\(os error \d+\)/, o.case);
       }
-    },
-  });
-}
+      assertEquals([...seen].sort(), Object.keys(EXPECT).sort(), "every case ran");
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+);
 
 Deno.test({
   // Two walks at once on one queue of the caller's used to take each
