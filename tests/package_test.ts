@@ -353,7 +353,8 @@ Deno.test("the published package loads over HTTP with a fresh DENO_DIR", async (
       await Deno.mkdir(dir);
       for await (const entry of Deno.readDir(denoDir)) {
         if (entry.name === "ioq") continue;
-        await run("cp", ["-a", `${denoDir}/${entry.name}`, dir]);
+        const copy = await run("cp", ["-a", `${denoDir}/${entry.name}`, dir]);
+        assertEquals(copy.code, 0, copy.stderr);
       }
       const got = await probe(server.url, dir, flags);
       assertMatch(
