@@ -12,7 +12,7 @@
  * @module
  */
 
-import { IoQueue } from "../mod.ts";
+import { type Completion, type Dir, IoQueue } from "../mod.ts";
 import { ffi, LOCAL_LIBRARY } from "../lib/ffi.ts";
 import { INJECT } from "../lib/layout.ts";
 
@@ -105,11 +105,43 @@ export async function makeTree(paths: string[]): Promise<string> {
   return root;
 }
 
+/** A directory on a fast file system (tmpfs when there is one) for big trees. */
+export function fastTempDir(): string {
+  try {
+    if (Deno.statSync("/dev/shm").isDirectory) {
+      return Deno.makeTempDirSync({ dir: "/dev/shm", prefix: "ioq-test-" });
+    }
+  } catch {
+    // no /dev/shm: the default temp dir
+  }
+  return Deno.makeTempDirSync({ prefix: "ioq-test-" });
+}
+
 /** Pops until nothing is in flight; returns every completion. */
-export async function drain(q: IoQueue): Promise<import("../mod.ts").Completion[]> {
+export async function drain(q: IoQueue): Promise<Completion[]> {
   const out = [];
   while (q.inFlight > 0) out.push(...await q.pop());
   return out;
+}
+
+/** The single completion of a queue that has one request in flight. */
+export async function one(q: IoQueue): Promise<Completion> {
+  const all = await drain(q);
+  if (all.length !== 1) throw new Error(`expected one completion, got ${all.length}`);
+  return all[0];
+}
+
+/** Opens a directory through the queue and returns it (throws its error). */
+export async function openDir(
+  q: IoQueue,
+  path: string | URL | Uint8Array,
+  at?: Dir,
+): Promise<Dir> {
+  q.opendir(path, 0, { at });
+  const c = await one(q);
+  if (c.op !== "opendir") throw new Error(`an opendir request completed as ${c.op}`);
+  if (!c.dir) throw c.error;
+  return c.dir;
 }
 
 /**
