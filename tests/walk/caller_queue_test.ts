@@ -9,17 +9,8 @@
 
 import { assert, assertEquals } from "@std/assert";
 import { IoQueue, type WalkEntry, type WalkOptions } from "../../mod.ts";
-import { makeTree, testBackends } from "../helpers.ts";
-import {
-  checkOrder,
-  fastTempDir,
-  ioqWalk,
-  keys,
-  mixedTree,
-  ORDERS,
-  rmrf,
-  stdKeys,
-} from "./support.ts";
+import { fastTempDir, makeTree, testBackends } from "../helpers.ts";
+import { checkOrder, ioqWalk, keys, mixedTree, ORDERS, rmrf, stdKeys } from "./support.ts";
 
 /** The module, for code run in a child process. */
 const MOD = new URL("../../mod.ts", import.meta.url).href;

@@ -7,9 +7,9 @@
 
 import { assert } from "@std/assert";
 import { walk } from "../../mod.ts";
-import { testBackends } from "../helpers.ts";
+import { fastTempDir, testBackends } from "../helpers.ts";
 import { touchAll } from "../libc.ts";
-import { fastTempDir, ORDERS, rmrf } from "./support.ts";
+import { ORDERS, rmrf } from "./support.ts";
 
 testBackends("walk() leaves the event loop free: a 1 ms timer keeps firing", async (backend, t) => {
   // 100 directories of 1,000 files

@@ -9,14 +9,13 @@
 
 import { assert, assertEquals } from "@std/assert";
 import { IoQueue, walk } from "../../mod.ts";
-import { makeTree, openFds, testBackends } from "../helpers.ts";
+import { fastTempDir, makeTree, openFds, testBackends } from "../helpers.ts";
 import { touchAll } from "../libc.ts";
 import { denoRun, fixture, runJson, runsSync } from "../child.ts";
 import {
   checkOrder,
   deepLinkTree,
   deepName,
-  fastTempDir,
   ioqWalk,
   key,
   makeChain,

@@ -15,7 +15,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { fromFileUrl, normalize } from "@std/path";
 import { walk, type WalkEntry, type WalkOptions } from "../../mod.ts";
-import { type Backend, makeTree } from "../helpers.ts";
+import { type Backend, fastTempDir, makeTree } from "../helpers.ts";
 import { bytes, createRaw, mkdirRaw, mkFifo, mkSocket } from "../libc.ts";
 import { stdWalkAll, type StdWalkEntry, type StdWalkOptions } from "../std_walk.ts";
 
@@ -250,18 +250,6 @@ export async function withCwd<T>(dir: string, fn: () => Promise<T>): Promise<T> 
 export async function rmrf(path: string): Promise<void> {
   const out = await new Deno.Command("rm", { args: ["-rf", path] }).output();
   if (!out.success) throw new Error(`rm -rf ${path}: ${new TextDecoder().decode(out.stderr)}`);
-}
-
-/** A directory on a fast file system (tmpfs when there is one) for big trees. */
-export function fastTempDir(): string {
-  try {
-    if (Deno.statSync("/dev/shm").isDirectory) {
-      return Deno.makeTempDirSync({ dir: "/dev/shm", prefix: "ioq-test-" });
-    }
-  } catch {
-    // no /dev/shm: the default temp dir
-  }
-  return Deno.makeTempDirSync({ prefix: "ioq-test-" });
 }
 
 /** What a mixed tree holds besides its files, directories and good links. */
