@@ -21,19 +21,7 @@ import {
   testSeed,
 } from "./helpers.ts";
 import { denoRun, fixture, runJson, walkKeys } from "./child.ts";
-
-/** The open descriptors of this process, by number, with what they point at. */
-function fdTable(): Map<string, string> {
-  const table = new Map<string, string>();
-  for (const e of Deno.readDirSync("/proc/self/fd")) {
-    try {
-      table.set(e.name, Deno.readLinkSync(`/proc/self/fd/${e.name}`));
-    } catch {
-      // the listing's own descriptor
-    }
-  }
-  return table;
-}
+import { fdTable } from "./fds.ts";
 
 /**
  * A tree that needs more directories than 32 descriptors: 40 directories of

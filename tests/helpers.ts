@@ -15,6 +15,9 @@
 import { type Completion, type Dir, IoQueue } from "../mod.ts";
 import { ffi, LOCAL_LIBRARY } from "../lib/ffi.ts";
 import { INJECT } from "../lib/layout.ts";
+import { openFds } from "./fds.ts";
+
+export { openFds };
 
 /** A backend to run a test on, and why it is skipped here, if it is. */
 export interface BackendCase {
@@ -86,13 +89,6 @@ export function testBackends(
       },
     });
   }
-}
-
-/** The number of open descriptors of this process. */
-export function openFds(): number {
-  let n = 0;
-  for (const _ of Deno.readDirSync("/proc/self/fd")) n++;
-  return n;
 }
 
 /** A tree to build: paths ending in "/" are directories, others empty files. */

@@ -14,6 +14,8 @@ import { checkOrder, ioqWalk, keys, mixedTree, ORDERS, rmrf, stdKeys } from "./s
 
 /** The module, for code run in a child process. */
 const MOD = new URL("../../mod.ts", import.meta.url).href;
+/** The descriptor count, for code run in a child process. */
+const FDS = new URL("../fds.ts", import.meta.url).href;
 
 /**
  * Runs TypeScript in a child Deno (for walks that could hang the event loop
@@ -89,7 +91,7 @@ testBackends("walk() ends when the caller cancels its queue mid-walk", async (ba
   try {
     const result = await inChild(`
       import { IoQueue, walk } from ${JSON.stringify(MOD)};
-      const fds = () => [...Deno.readDirSync("/proc/self/fd")].length;
+      import { openFds as fds } from ${JSON.stringify(FDS)};
       const out = [];
       for (const order of ["bfs", "dfs"] as const) {
         const q = new IoQueue({ backend: ${JSON.stringify(backend)} });
@@ -138,7 +140,7 @@ testBackends("walk() on a caller's queue throws a directory's error, once", asyn
     const result = await inChild(
       `
       import { IoQueue, walk } from ${JSON.stringify(MOD)};
-      const fds = () => [...Deno.readDirSync("/proc/self/fd")].length;
+      import { openFds as fds } from ${JSON.stringify(FDS)};
       const root = ${JSON.stringify(root)};
       const out = [];
       for (const order of ["bfs", "dfs"] as const) {
