@@ -4,15 +4,17 @@
  * The checkout may lie where that user cannot enter (a clone under a
  * `mktemp -d` directory, or in /root), so a child never runs from it: a
  * `Sandbox` copies what the child runs (the module graph of its entry
- * points, as `deno info` lists it, and the native library) into a
- * temporary directory anyone can read, with a Deno cache the child may
- * write, and the trees to walk go there too.  Where no user can be switched
+ * points, as `deno info` lists it, the native library, and the Deno
+ * executable when it is out of reach too) into a temporary directory anyone
+ * can read, with a Deno cache the child may write, and the trees to walk go
+ * there too.  Where no user can be switched
  * to, or no such directory can be made, the tests that need one are
  * ignored, with the reason printed.
  *
  * @module
  */
 
+import { toFileUrl } from "@std/path";
 import { type ChildResult, REPO, run, runsSync } from "./child.ts";
 
 /** setpriv's arguments that make the rest of the command line run as nobody. */
@@ -40,6 +42,16 @@ function findBase(): string | undefined {
     }
   }
   return undefined;
+}
+
+/** Whether other users may run the file at `path` (and reach it). */
+function runnableByOthers(path: string): boolean {
+  try {
+    const mode = Deno.statSync(path).mode ?? 0;
+    return (mode & 0o001) !== 0 && searchableByOthers(path.slice(0, path.lastIndexOf("/")) || "/");
+  } catch {
+    return false;
+  }
 }
 
 /** How a command is made to run as nobody (empty when this process is not root). */
@@ -76,7 +88,7 @@ async function moduleGraph(entries: string[]): Promise<string[]> {
   const r = await run([Deno.execPath(), "info", "--json", ...entries], { cwd: REPO });
   if (r.code !== 0) throw new Error(`deno info ${entries.join(" ")} failed: ${r.stderr}`);
   const { modules } = JSON.parse(r.stdout) as { modules: { specifier: string }[] };
-  const prefix = new URL(REPO, "file:///").href;
+  const prefix = toFileUrl(REPO).href;
   return modules
     .map((m) => m.specifier)
     .filter((s) => s.startsWith(prefix))
@@ -91,6 +103,8 @@ async function moduleGraph(entries: string[]): Promise<string[]> {
 export class Sandbox implements AsyncDisposable {
   /** The copy's root: everything under it is readable (and searchable) by anyone. */
   readonly root: string;
+  /** The Deno executable the child runs: this one, or a copy in the sandbox. */
+  #deno: string = Deno.execPath();
 
   private constructor(root: string) {
     this.root = root;
@@ -116,6 +130,12 @@ export class Sandbox implements AsyncDisposable {
         await Deno.copyFile(`${REPO}${file}`, sandbox.path(file));
       }
       await Deno.mkdir(sandbox.path(".cache"));
+      // Deno itself, when it lies where nobody can reach it (under /root, say)
+      if (!runnableByOthers(Deno.execPath())) {
+        await Deno.mkdir(sandbox.path(".bin"));
+        await Deno.copyFile(Deno.execPath(), sandbox.path(".bin/deno"));
+        sandbox.#deno = sandbox.path(".bin/deno");
+      }
       const chmod = await run(["chmod", "-R", "a+rX", root]);
       if (chmod.code !== 0) throw new Error(`chmod -R a+rX ${root}: ${chmod.stderr}`);
       await Deno.chmod(sandbox.path(".cache"), 0o777);
@@ -134,7 +154,7 @@ export class Sandbox implements AsyncDisposable {
   /** `deno run` of a copied script, with these permission flags, as a command line. */
   deno(script: string, permissions: string[], args: string[] = []): string[] {
     return [
-      Deno.execPath(),
+      this.#deno,
       "run",
       "--no-config",
       "--quiet",
