@@ -244,6 +244,13 @@ export class Dir implements Disposable, Iterable<DirEntry> {
   #path: string | undefined;
   /** Whether it is closed (or being closed through the queue). */
   #closed = false;
+  /**
+   * The entries of the batch an iteration is going through (copied out: the
+   * batch's buffers are the queue's, reused by its next read), and the next
+   * one to give: an iteration left early leaves the rest to the next one.
+   */
+  #batch: DirEntry[] = [];
+  #next = 0;
 
   static {
     handleOf = (dir, op, core) => {
@@ -428,19 +435,30 @@ export class Dir implements Disposable, Iterable<DirEntry> {
     return new DirBatch(n, names.subarray(0, meta[0] & ~LAYOUT.DIR_END), prefix.length, meta);
   }
 
-  /** Reads every remaining entry. */
+  /** Reads every remaining entry (those an iteration left first). */
   readAll(): DirEntry[] {
-    const out: DirEntry[] = [];
-    for (let batch = this.readBatch(); batch; batch = this.readBatch()) {
-      for (let i = 0; i < batch.count; i++) out.push(batch.entry(i));
-    }
-    return out;
+    return [...this];
   }
 
-  /** Iterates over the remaining entries. */
+  /**
+   * Iterates over the remaining entries.  Each batch is copied out when it
+   * is read, so other reads on the queue may come between two steps; a loop
+   * left early (`break`) leaves the entries it did not reach to the next
+   * iteration or `readAll()`.  `readBatch()` and `readPaths()` go on after
+   * the last batch an iteration read.
+   *
+   * @throws {Deno.errors.BadResource} When the directory or queue is closed.
+   */
   *[Symbol.iterator](): IterableIterator<DirEntry> {
-    for (let batch = this.readBatch(); batch; batch = this.readBatch()) {
-      for (let i = 0; i < batch.count; i++) yield batch.entry(i);
+    this.#check("read directory");
+    for (;;) {
+      if (this.#next === this.#batch.length) {
+        const batch = this.readBatch();
+        if (!batch) return;
+        this.#batch = Array.from({ length: batch.count }, (_, i) => batch.entry(i));
+        this.#next = 0;
+      }
+      yield this.#batch[this.#next++];
     }
   }
 
@@ -456,6 +474,8 @@ export class Dir implements Disposable, Iterable<DirEntry> {
     const ret = core.sym.ioq_dir_close(core.check("close directory"), this.#handle);
     if (ret === -LAYOUT.EBUSY) throw osError(ret, "closedir", this.path);
     this.#closed = true;
+    this.#batch = [];
+    this.#next = 0;
     if (ret < 0) throw osError(ret, "closedir", this.path);
   }
 

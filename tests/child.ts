@@ -6,14 +6,15 @@
  * @module
  */
 
+import { fromFileUrl } from "@std/path";
 import { walk, type WalkEntry, type WalkOptions } from "../mod.ts";
 
-/** The repository root, as a path. */
-export const REPO: string = new URL("../", import.meta.url).pathname;
+/** The repository root, as a path (ending in "/"). */
+export const REPO: string = fromFileUrl(new URL("../", import.meta.url));
 
 /** A test fixture script's path (tests/fixtures/NAME). */
 export function fixture(name: string): string {
-  return new URL(`fixtures/${name}`, import.meta.url).pathname;
+  return fromFileUrl(new URL(`fixtures/${name}`, import.meta.url));
 }
 
 /** How a child ended. */

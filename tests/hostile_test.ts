@@ -13,9 +13,9 @@
  * @module
  */
 
-import assert from "node:assert/strict";
+import { assert, assertEquals } from "@std/assert";
 import { walk, type WalkEntry } from "../mod.ts";
-import { BACKENDS, openFds } from "./helpers.ts";
+import { BACKENDS, openFds, testSeed } from "./helpers.ts";
 import { fixture } from "./child.ts";
 
 const ORDERS = ["bfs", "dfs"] as const;
@@ -156,7 +156,7 @@ function forBackends(
     } finally {
       await dispose();
     }
-    assert.equal(openFds(), before, "no descriptor left open");
+    assertEquals(openFds(), before, "no descriptor left open");
   });
 }
 
@@ -178,13 +178,13 @@ function forBackends(
             count++;
             if (e.depth === 0) continue;
             const i = Number(e.name.slice(1));
-            assert.ok(e.isFile && e.depth === 1 && e.path === `${root}/${e.name}`, e.path);
-            assert.equal(seen[i], 0, `${e.name} yielded twice`);
+            assert(e.isFile && e.depth === 1 && e.path === `${root}/${e.name}`, e.path);
+            assertEquals(seen[i], 0, `${e.name} yielded twice`);
             seen[i] = 1;
           }
           const ms = performance.now() - start;
-          assert.equal(count, N + 1);
-          assert.equal(seen.indexOf(0), -1, "every entry yielded");
+          assertEquals(count, N + 1);
+          assertEquals(seen.indexOf(0), -1, "every entry yielded");
           console.log(`1,000,000 entries, ${backend} ${order}: ${ms.toFixed(0)} ms`);
         });
       }
@@ -232,13 +232,13 @@ function forBackends(
             const entries: WalkEntry[] = [];
             for await (const e of walk(root, { order, stat, queue: { backend } })) entries.push(e);
             const ms = performance.now() - start;
-            assert.equal(entries.length, expected.length);
+            assertEquals(entries.length, expected.length);
             entries.forEach((e, depth) => {
-              assert.equal(e.depth, depth);
-              assert.ok(e.path === expected[depth], `depth ${depth}`);
-              if (stat) assert.ok(e.stat, `depth ${depth} has a stat`);
+              assertEquals(e.depth, depth);
+              assert(e.path === expected[depth], `depth ${depth}`);
+              if (stat) assert(e.stat, `depth ${depth} has a stat`);
             });
-            assert.ok(entries[LEVELS + 1].isFile);
+            assert(entries[LEVELS + 1].isFile);
             console.log(
               `2,000 levels, ${backend} ${order}${stat ? " stat" : ""}: ${ms.toFixed(0)} ms`,
             );
@@ -249,8 +249,8 @@ function forBackends(
           for await (const e of walk(root, { order, maxDepth: 1000, queue: { backend } })) {
             paths.push(e.path);
           }
-          assert.equal(paths.length, 1001);
-          assert.ok(paths.every((p, i) => p === expected[i]));
+          assertEquals(paths.length, 1001);
+          assert(paths.every((p, i) => p === expected[i]));
         });
       }
     },
@@ -272,7 +272,7 @@ function forBackends(
       } finally {
         libc.symbols.close(fd);
       }
-      assert.ok(path.length > 100_000);
+      assert(path.length > 100_000);
       return { value: root, dispose: () => s.dispose() };
     },
   );
@@ -290,7 +290,7 @@ function forBackends(
     cat(new Array(254).fill(0xff), "b"),
     cat("ok-", new Array(126).fill(0).flatMap(() => [0xc3, 0x28])),
   ];
-  for (const name of NAMES) assert.equal(name.length, 255);
+  for (const name of NAMES) assertEquals(name.length, 255);
   const valid = (b: Uint8Array) => {
     try {
       new TextDecoder("utf-8", { fatal: true }).decode(b);
@@ -314,20 +314,20 @@ function forBackends(
             for await (const e of walk(root, { order, stat, queue: { backend } })) {
               if (e.depth === 0) continue;
               const raw = rawPath(e);
-              assert.deepEqual(raw.subarray(0, rootBytes.length), rootBytes);
+              assertEquals(raw.subarray(0, rootBytes.length), rootBytes);
               const rel = latin1(raw.subarray(rootBytes.length));
-              assert.ok(!got.has(rel), `${e.path} yielded twice`);
+              assert(!got.has(rel), `${e.path} yielded twice`);
               got.set(rel, e.isDirectory);
               // name, nameBytes and pathBytes agree with the raw bytes
               const name = raw.subarray(raw.lastIndexOf(0x2f) + 1);
-              assert.equal(e.name, decoder.decode(name));
-              assert.equal(e.nameBytes !== undefined, !valid(name), e.path);
-              if (e.nameBytes) assert.deepEqual(e.nameBytes, name);
-              assert.equal(e.pathBytes !== undefined, !valid(raw), e.path);
-              assert.equal(e.path, decoder.decode(raw));
-              if (stat) assert.ok(e.stat, `${e.path} has a stat`);
+              assertEquals(e.name, decoder.decode(name));
+              assertEquals(e.nameBytes !== undefined, !valid(name), e.path);
+              if (e.nameBytes) assertEquals(e.nameBytes, name);
+              assertEquals(e.pathBytes !== undefined, !valid(raw), e.path);
+              assertEquals(e.path, decoder.decode(raw));
+              if (stat) assert(e.stat, `${e.path} has a stat`);
             }
-            assert.deepEqual(
+            assertEquals(
               [...got].sort(),
               [...expected].sort(),
               `every entry (${expected.size}) once`,
@@ -369,7 +369,7 @@ function forBackends(
           expected.set(latin1(cat(rel, "/", file)), false);
         }
         libc.symbols.close(fd);
-        assert.ok(rel.length > 4096 + 1024);
+        assert(rel.length > 4096 + 1024);
       } finally {
         libc.symbols.close(rootFd);
       }
@@ -416,7 +416,7 @@ Deno.test("a tree changed by another process while walked: stable parts exactly 
   // The churn directories themselves stay; only what is inside them changes
   for (let i = 0; i < CHURN; i++) add(`${root}/churn-${i}`, true);
   const stopFile = `${s.path}/stop`;
-  const seed = Date.now() >>> 0;
+  const seed = testSeed("the mutator");
   const mutator = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -457,22 +457,22 @@ Deno.test("a tree changed by another process while walked: stable parts exactly 
                   })
                 ) {
                   seen.set(e.path, (seen.get(e.path) ?? 0) + 1);
-                  assert.ok(e.path === root || e.path.startsWith(`${root}/`), e.path);
-                  if (stable.has(e.path)) assert.equal(seen.get(e.path), 1, `${e.path} twice`);
+                  assert(e.path === root || e.path.startsWith(`${root}/`), e.path);
+                  if (stable.has(e.path)) assertEquals(seen.get(e.path), 1, `${e.path} twice`);
                   else {
-                    assert.ok(e.path.startsWith(`${root}/churn-`), `${e.path}: not in the tree`);
+                    assert(e.path.startsWith(`${root}/churn-`), `${e.path}: not in the tree`);
                     totals.churnEntries++;
                   }
                 }
-                for (const p of stable) assert.equal(seen.get(p), 1, `${p} yielded once`);
+                for (const p of stable) assertEquals(seen.get(p), 1, `${p} yielded once`);
                 for (const [error, path] of errors) {
-                  assert.equal(typeof path, "string");
-                  assert.ok(path.startsWith(`${root}/churn-`), `an error on ${path}: ${error}`);
-                  assert.ok(
+                  assertEquals(typeof path, "string");
+                  assert(path.startsWith(`${root}/churn-`), `an error on ${path}: ${error}`);
+                  assert(
                     ["ENOENT", "ENOTDIR"].includes(error.code ?? ""),
                     `${path}: ${error.name} ${error.code}`,
                   );
-                  assert.ok(error.message.includes(path.slice(root.length)), error.message);
+                  assert(error.message.includes(path.slice(root.length)), error.message);
                 }
                 totals.walks++;
                 totals.entries += [...seen.values()].reduce((a, b) => a + b, 0);
@@ -492,10 +492,10 @@ Deno.test("a tree changed by another process while walked: stable parts exactly 
     const lines = (await output).trim().split("\n");
     await stderr;
     await s.dispose();
-    assert.ok(status.success, `the mutator failed: ${lines.join(" ")}`);
+    assert(status.success, `the mutator failed: ${lines.join(" ")}`);
     const done = JSON.parse(lines.at(-1)!) as Mutations;
     const changes = done.made + done.renamed + done.removed;
-    assert.ok(changes > 100, `the mutator made only ${changes} changes`);
+    assert(changes > 100, `the mutator made only ${changes} changes`);
     console.log(
       `${totals.walks} walks of ${stable.size} stable entries in ${totals.ms.toFixed(0)} ms ` +
         `while another process made ${done.made} trees, ${done.renamed} renames and ` +

@@ -4,7 +4,7 @@
  * @module
  */
 
-import assert from "node:assert/strict";
+import { assertEquals } from "@std/assert";
 import { ffi } from "../lib/ffi.ts";
 import { LAYOUT, WALK, WALK_LAYOUT } from "../lib/layout.ts";
 
@@ -12,9 +12,9 @@ Deno.test("lib/layout.ts matches ioq_layout() word for word", () => {
   const names = Object.keys(LAYOUT) as (keyof typeof LAYOUT)[];
   const out = new Uint32Array(names.length + 8);
   const count = ffi().ioq_layout(out, out.length);
-  assert.equal(count, names.length, "C and TypeScript describe the same number of words");
+  assertEquals(count, names.length, "C and TypeScript describe the same number of words");
   const c = Object.fromEntries(names.map((name, i) => [name, out[i]]));
-  assert.deepEqual(c, { ...LAYOUT });
+  assertEquals(c, { ...LAYOUT });
 });
 
 Deno.test("lib/layout.ts WALK_LAYOUT and WALK match ioq_walk_layout() word for word", () => {

@@ -61,7 +61,12 @@ export function mkdirRaw(path: Uint8Array): void {
 
 /** Creates a Unix socket node (mknod S_IFSOCK). */
 export function mkSocket(path: string): void {
-  if (libc.symbols.mknod(cstr(path), 0o140644, 0n) !== 0) throw new Error("mknod failed");
+  if (libc.symbols.mknod(cstr(path), 0o140644, 0n) !== 0) throw new Error(`mknod ${path} failed`);
+}
+
+/** Creates a FIFO (mknod S_IFIFO). */
+export function mkFifo(path: string): void {
+  if (libc.symbols.mknod(cstr(path), 0o010644, 0n) !== 0) throw new Error(`mknod ${path} failed`);
 }
 
 /** Whether a descriptor is open (fcntl-free: via /proc). */

@@ -10,8 +10,8 @@
  * @module
  */
 
-import assert from "node:assert/strict";
-import { BACKENDS, makeTree } from "./helpers.ts";
+import { assert, assertEquals, assertMatch, assertNotMatch } from "@std/assert";
+import { makeTree, testBackends } from "./helpers.ts";
 import { denoRun, describe, fixture, run } from "./child.ts";
 
 /** What the child reports for one case. */
@@ -44,7 +44,7 @@ const EXPECT: Record<string, Thrown | ((value: unknown, root: string) => void)> 
   "new IoQueue(backend 'fast')": type,
   "every call after close()": (value) => {
     const { settings, ...calls } = value as Record<string, string>;
-    assert.deepEqual(calls, {
+    assertEquals(calls, {
       nop: "BadResource",
       opendir: "BadResource",
       stat: "BadResource",
@@ -57,13 +57,13 @@ const EXPECT: Record<string, Thrown | ((value: unknown, root: string) => void)> 
       walk: "BadResource",
     });
     // close() again and dispose are no-ops; the settings stay readable
-    assert.match(settings, /^true 4096 (io_uring|threads)$/);
+    assertMatch(settings, /^true 4096 (io_uring|threads)$/);
   },
   "pop() after close()": closed,
   "closedir() twice": closed,
   "closedir() after dir.close()": closed,
   // Idempotent; the queued closedir still completes
-  "dir.close() twice, and after closedir()": (value) => assert.deepEqual(value, [true, true, 1]),
+  "dir.close() twice, and after closedir()": (value) => assertEquals(value, [true, true, 1]),
   "dir.fd after dir.close()": closed,
   "dir.fd after its queue closed": closed,
   "dir.realPath() after dir.close()": closed,
@@ -87,7 +87,7 @@ const EXPECT: Record<string, Thrown | ((value: unknown, root: string) => void)> 
   "close(Infinity, tag)": range,
   // Accepted (a non-negative integer), and completes with EBADF
   "close() of a descriptor that is not open": (value) =>
-    assert.deepEqual(value, ["close", "BadResource", "EBADF"]),
+    assertEquals(value, ["close", "BadResource", "EBADF"]),
   "opendir(a string with a NUL byte)": type,
   "stat(a string with a NUL byte)": type,
   "opendir(bytes with a NUL byte)": type,
@@ -102,24 +102,24 @@ const EXPECT: Record<string, Thrown | ((value: unknown, root: string) => void)> 
   "nop() with a string tag": type,
   // Concurrent pops share one wait: every completion once, none lost
   "concurrent pop() calls": (value) =>
-    assert.deepEqual(value, { count: 500, distinct: 500, capacity: 512 }),
+    assertEquals(value, { count: 500, distinct: 500, capacity: 512 }),
   "tryPop() during a pending pop()": (value) =>
-    assert.deepEqual(value, { count: 20, distinct: 20, inFlight: 0 }),
+    assertEquals(value, { count: 20, distinct: 20, inFlight: 0 }),
   // The pending pop() resolves with [] (documented)
-  "close() during a pending pop()": (value) => assert.deepEqual(value, []),
-  "cancel() twice": (value) => assert.deepEqual(value, { completions: 1, capacity: 4096 }),
+  "close() during a pending pop()": (value) => assertEquals(value, []),
+  "cancel() twice": (value) => assertEquals(value, { completions: 1, capacity: 4096 }),
   "a request after cancel()": { name: "Interrupted", code: "EINTR" },
   // The walk ends with BadResource at its next request; nothing leaks
   "close() of the walk's queue from inside the loop": (value) => {
     const v = value as { n: number; thrown: string; closed: boolean; leaked: number };
-    assert.equal(v.thrown, "BadResource");
-    assert.ok(v.n >= 3, `${v.n} entries`);
-    assert.deepEqual([v.closed, v.leaked], [true, 0]);
+    assertEquals(v.thrown, "BadResource");
+    assert(v.n >= 3, `${v.n} entries`);
+    assertEquals([v.closed, v.leaked], [true, 0]);
   },
   "close() of the walk's queue, then break": (value) =>
-    assert.deepEqual(value, { n: 3, closed: true, leaked: 0 }),
+    assertEquals(value, { n: 3, closed: true, leaked: 0 }),
   "cancel() of the walk's queue from inside the loop": (value) =>
-    assert.deepEqual(value, { thrown: "Interrupted EINTR", idle: true, leaked: 0 }),
+    assertEquals(value, { thrown: "Interrupted EINTR", idle: true, leaked: 0 }),
 };
 
 /** A tree for the child: "sub" with files, a few more directories. */
@@ -127,52 +127,47 @@ function misuseTree(): Promise<string> {
   return makeTree(["sub/", "sub/a", "sub/b", "sub/c", "d1/", "d1/x", "d2/", "f"]);
 }
 
-for (const { backend, skip } of BACKENDS) {
-  Deno.test({
-    name: `misuse gives RangeError, TypeError or a coded error, never a crash [${backend}]`,
-    ignore: skip !== undefined,
-    async fn() {
-      const root = await misuseTree();
-      try {
-        const r = await run(denoRun(fixture("misuse_child.ts"), [backend, root]), {
-          timeoutMs: 60_000,
-        });
-        const lines = r.stdout.trimEnd().split("\n");
-        const outcomes = lines.filter((l) => l.startsWith("{")).map((l) =>
-          JSON.parse(l) as Outcome
-        );
-        const last = outcomes.at(-1)?.case ?? "(none)";
-        assert.ok(
-          r.code === 0 && !r.signal && lines.at(-1) === "done",
-          `crashed or failed after case "${last}": ${describe(r)}`,
-        );
-        const seen = new Set<string>();
-        for (const o of outcomes) {
-          const want = EXPECT[o.case];
-          assert.ok(want, `no expectation for case "${o.case}"`);
-          seen.add(o.case);
-          if (typeof want === "function") {
-            assert.ok(!o.threw, `${o.case}: threw ${JSON.stringify(o.threw)}`);
-            want(o.value, root);
-            continue;
-          }
-          assert.ok(
-            o.threw,
-            `${o.case}: should throw ${want.name}, gave ${JSON.stringify(o.value)}`,
-          );
-          assert.equal(o.threw.name, want.name, `${o.case}: ${o.threw.message}`);
-          if (want.type) assert.equal(o.threw.type, want.type, o.case);
-          assert.equal(o.threw.code, want.code, `${o.case}: code`);
-          // Every error says what was refused
-          assert.match(o.threw.message, /^Cannot |\(os error \d+\)/, o.case);
+testBackends(
+  "misuse gives RangeError, TypeError or a coded error, never a crash",
+  async (backend) => {
+    const root = await misuseTree();
+    try {
+      const r = await run(denoRun(fixture("misuse_child.ts"), [backend, root]), {
+        timeoutMs: 60_000,
+      });
+      const lines = r.stdout.trimEnd().split("\n");
+      const outcomes = lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Outcome);
+      const last = outcomes.at(-1)?.case ?? "(none)";
+      assert(
+        r.code === 0 && !r.signal && lines.at(-1) === "done",
+        `crashed or failed after case "${last}": ${describe(r)}`,
+      );
+      const seen = new Set<string>();
+      for (const o of outcomes) {
+        const want = EXPECT[o.case];
+        assert(want, `no expectation for case "${o.case}"`);
+        seen.add(o.case);
+        if (typeof want === "function") {
+          assert(!o.threw, `${o.case}: threw ${JSON.stringify(o.threw)}`);
+          want(o.value, root);
+          continue;
         }
-        assert.deepEqual([...seen].sort(), Object.keys(EXPECT).sort(), "every case ran");
-      } finally {
-        await Deno.remove(root, { recursive: true });
+        assert(
+          o.threw,
+          `${o.case}: should throw ${want.name}, gave ${JSON.stringify(o.value)}`,
+        );
+        assertEquals(o.threw.name, want.name, `${o.case}: ${o.threw.message}`);
+        if (want.type) assertEquals(o.threw.type, want.type, o.case);
+        assertEquals(o.threw.code, want.code, `${o.case}: code`);
+        // Every error says what was refused
+        assertMatch(o.threw.message, /^Cannot |\(os error \d+\)/, o.case);
       }
-    },
-  });
-}
+      assertEquals([...seen].sort(), Object.keys(EXPECT).sort(), "every case ran");
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+);
 
 Deno.test({
   // Two walks at once on one queue of the caller's used to take each
@@ -212,16 +207,16 @@ Deno.test({
         q.close();
         `,
       ], { timeoutMs: 10_000 });
-      assert.equal(r.code, 0, describe(r));
+      assertEquals(r.code, 0, describe(r));
       const got = JSON.parse(r.stdout) as {
         counts: number[];
         thrown: { name: string; message: string } | null;
       };
       if (got.thrown) {
-        assert.doesNotMatch(got.thrown.message, /Cannot read properties/, "an internal error");
-        assert.match(got.thrown.message, /^Cannot walk/, got.thrown.message);
+        assertNotMatch(got.thrown.message, /Cannot read properties/, "an internal error");
+        assertMatch(got.thrown.message, /^Cannot walk/, got.thrown.message);
       } else {
-        assert.deepEqual(got.counts, [81, 81]);
+        assertEquals(got.counts, [81, 81]);
       }
     } finally {
       await Deno.remove(root, { recursive: true });

@@ -1,15 +1,11 @@
 /**
- * Reliability: faults, descriptors, exits and memory.
+ * Reliability: faults, exits and memory (descriptors: descriptors_test.ts).
  *
  * - Per-op fallback: an op the ring answers with EINVAL, EOPNOTSUPP or
  *   ENOSYS (injected: IOQ_INJECT_URING_*) is retried synchronously, gives
  *   the right result, and is done synchronously from then on (the injection
  *   point stops firing), for that queue.
  * - Submit errors: io_uring_enter failing forever never hangs a walk.
- * - Descriptors: walks under `ulimit -n 32` and 64 give every entry; with
- *   almost none free, errors carry EMFILE and their path; 1,000 walks
- *   stopped at random points (break, return, abort, cancel or close of the
- *   caller's queue) leave /proc/self/fd as it was and nothing in flight.
  * - Exit: a script that leaves a walk or a pop unfinished exits at once.
  * - Memory: 200 queue create/close cycles and 200 walks per backend keep
  *   RSS, the V8 heap and the descriptors flat.
@@ -19,9 +15,9 @@
  * @module
  */
 
-import assert from "node:assert/strict";
-import { type Completion, IoQueue, walk, type WalkOptions } from "../mod.ts";
-import { BACKENDS, inject, injected, makeTree, openFds, testBackends } from "./helpers.ts";
+import { assert, assertEquals } from "@std/assert";
+import { IoQueue, type WalkOptions } from "../mod.ts";
+import { BACKENDS, inject, injected, makeTree, one, openFds } from "./helpers.ts";
 import { fdOpen, openFd } from "./libc.ts";
 import { denoRun, describe, fixture, run, runJson, walkKeys } from "./child.ts";
 
@@ -40,45 +36,6 @@ async function within<T>(ms: number, what: string, promise: Promise<T>): Promise
   }
 }
 
-/** The open descriptors of this process, by number, with what they point at. */
-function fdTable(): Map<string, string> {
-  const table = new Map<string, string>();
-  for (const e of Deno.readDirSync("/proc/self/fd")) {
-    try {
-      table.set(e.name, Deno.readLinkSync(`/proc/self/fd/${e.name}`));
-    } catch {
-      // the listing's own descriptor
-    }
-  }
-  return table;
-}
-
-/** A seeded PRNG (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Pops until nothing is in flight. */
-async function drain(q: IoQueue): Promise<Completion[]> {
-  const out: Completion[] = [];
-  while (q.inFlight > 0) out.push(...await q.pop());
-  return out;
-}
-
-/** The one completion of the one request in flight. */
-async function one(q: IoQueue): Promise<Completion> {
-  const done = await drain(q);
-  assert.equal(done.length, 1);
-  return done[0];
-}
-
 // ---------------------------------------------------------------------------
 // Per-op fallback
 
@@ -92,12 +49,12 @@ const OPS = {
     async round(q: IoQueue, root: string) {
       q.stat(`${root}/a/x`, 1);
       const c = await one(q);
-      assert.ok(c.op === "stat" && c.stat && !c.error, String(c.error));
-      assert.equal(c.stat.ino, Deno.statSync(`${root}/a/x`).ino);
+      assert(c.op === "stat" && c.stat && !c.error, String(c.error));
+      assertEquals(c.stat.ino, Deno.statSync(`${root}/a/x`).ino);
       // An error is the synchronous call's error
       q.stat(`${root}/nope`, 2);
       const missing = await one(q);
-      assert.equal((missing.error as { code?: string }).code, "ENOENT");
+      assertEquals((missing.error as { code?: string }).code, "ENOENT");
     },
   },
   opendir: {
@@ -105,13 +62,13 @@ const OPS = {
     async round(q: IoQueue, root: string) {
       q.opendir(`${root}/a`, 1, { stat: true });
       const c = await one(q);
-      assert.ok(c.op === "opendir" && c.dir, String(c.error));
-      assert.equal(c.stat?.ino, Deno.statSync(`${root}/a`).ino);
-      assert.deepEqual(c.dir.readAll().map((e) => e.name).sort(), ["x", "y"]);
+      assert(c.op === "opendir" && c.dir, String(c.error));
+      assertEquals(c.stat?.ino, Deno.statSync(`${root}/a`).ino);
+      assertEquals(c.dir.readAll().map((e) => e.name).sort(), ["x", "y"]);
       c.dir.close();
       q.opendir(`${root}/a/x`, 2);
       const notDir = await one(q);
-      assert.equal((notDir.error as { code?: string }).code, "ENOTDIR");
+      assertEquals((notDir.error as { code?: string }).code, "ENOTDIR");
     },
   },
   closedir: {
@@ -120,13 +77,13 @@ const OPS = {
       const before = openFds();
       q.opendir(`${root}/a`, 1);
       const c = await one(q);
-      assert.ok(c.op === "opendir" && c.dir, String(c.error));
+      assert(c.op === "opendir" && c.dir, String(c.error));
       const fd = c.dir.fd;
       q.closedir(c.dir, 2);
       const closed = await one(q);
-      assert.ok(closed.op === "closedir" && !closed.error, String(closed.error));
-      assert.equal(fdOpen(fd), false, "the directory's descriptor is closed");
-      assert.equal(openFds(), before);
+      assert(closed.op === "closedir" && !closed.error, String(closed.error));
+      assertEquals(fdOpen(fd), false, "the directory's descriptor is closed");
+      assertEquals(openFds(), before);
     },
   },
   close: {
@@ -135,8 +92,8 @@ const OPS = {
       const fd = openFd("/dev/null");
       q.close(fd, 1);
       const c = await one(q);
-      assert.ok(c.op === "close" && !c.error, String(c.error));
-      assert.equal(fdOpen(fd), false, "the descriptor is closed");
+      assert(c.op === "close" && !c.error, String(c.error));
+      assertEquals(fdOpen(fd), false, "the descriptor is closed");
     },
   },
 } as const;
@@ -157,14 +114,14 @@ for (const [name, errno] of UNSUPPORTED) {
               await using q = new IoQueue({ backend: "io_uring", threads: 1, depth: 8 });
               for (let i = 0; i < 5; i++) {
                 await round(q, root);
-                assert.equal(injected(point), 1, `round ${i}: refused once, then synchronous`);
+                assertEquals(injected(point), 1, `round ${i}: refused once, then synchronous`);
               }
               // Another queue probes its ring again (the point is still armed)
               await using fresh = new IoQueue({ backend: "io_uring", threads: 1, depth: 8 });
               await round(fresh, root);
-              assert.equal(injected(point), 2, "a new queue tries the ring again");
+              assertEquals(injected(point), 2, "a new queue tries the ring again");
               await round(fresh, root);
-              assert.equal(injected(point), 2);
+              assertEquals(injected(point), 2);
             } finally {
               inject(point, 0, 0);
             }
@@ -194,12 +151,12 @@ Deno.test({
           try {
             await using q = new IoQueue({ backend: "io_uring", depth: 64 });
             const got = await within(20_000, "walk", walkKeys(root, { ...options, queue: q }));
-            assert.deepEqual(got, want, `${name} ${order}`);
-            assert.equal(q.capacity, q.depth);
+            assertEquals(got, want, `${name} ${order}`);
+            assertEquals(q.capacity, q.depth);
             const refused = Object.fromEntries(points.map((p) => [p, injected(p)]));
             // Opens and stats went to the ring, and few of them (before the latch)
-            assert.ok(refused.uringOpendir >= 1 && refused.uringStat >= 1, JSON.stringify(refused));
-            for (const n of Object.values(refused)) assert.ok(n <= 2 * 64, JSON.stringify(refused));
+            assert(refused.uringOpendir >= 1 && refused.uringStat >= 1, JSON.stringify(refused));
+            for (const n of Object.values(refused)) assert(n <= 2 * 64, JSON.stringify(refused));
           } finally {
             for (const point of points) inject(point, 0, 0);
           }
@@ -243,19 +200,19 @@ Deno.test({
                 `${label} ${order}`,
                 walkKeys(root, { order, stat: true, queue: q }),
               );
-              assert.deepEqual(got, want, `${label}, ${order}, ${threads} threads`);
-              assert.equal(q.inFlight, 0);
-              assert.equal(q.capacity, q.depth);
+              assertEquals(got, want, `${label}, ${order}, ${threads} threads`);
+              assertEquals(q.inFlight, 0);
+              assertEquals(q.capacity, q.depth);
             }
           }
           const ms = performance.now() - start;
           const failures = injected("submit");
-          assert.ok(failures > 0, "the submit failures were injected");
+          assert(failures > 0, "the submit failures were injected");
           console.log(
             `submit ${label}: 4 walks of ${want.length} entries in ${ms.toFixed(0)} ms, ` +
               `${failures} submits failed`,
           );
-          assert.ok(ms < 20_000);
+          assert(ms < 20_000);
         } finally {
           inject("submit", 0, 0);
         }
@@ -265,271 +222,6 @@ Deno.test({
     }
   },
 });
-
-// ---------------------------------------------------------------------------
-// Descriptors
-
-/**
- * A tree that needs more directories than 32 descriptors: 40 directories of
- * nested directories, and a chain 40 deep.
- */
-async function fdTree(): Promise<string> {
-  const paths: string[] = [];
-  for (let d = 0; d < 40; d++) paths.push(`d${d}/s/t/`, `d${d}/f`, `d${d}/s/g`, `d${d}/s/t/h`);
-  let chain = "chain";
-  for (let i = 0; i < 40; i++) chain += `/c${i}`;
-  paths.push(`${chain}/`, `${chain}/leaf`);
-  return await makeTree(paths);
-}
-
-/** What walk_child.ts prints. */
-interface ChildWalk {
-  backend: string | null;
-  created: { name: string; code?: string; message: string } | null;
-  walks: Record<string, {
-    entries: string[];
-    errors: { name: string; code?: string; path?: string }[];
-    thrown: { name: string; message: string } | null;
-  }>;
-  fdsBefore: number;
-  fdsAfter: number;
-}
-
-Deno.test("walks under `ulimit -n 32` and 64 give every entry, on every backend", async (t) => {
-  const root = await fdTree();
-  try {
-    const want = await walkKeys(root, { queue: { backend: "threads" } });
-    assert.ok(want.length > 200);
-    for (const limit of [32, 64]) {
-      for (const { backend, skip } of [...BACKENDS, { backend: "auto", skip: undefined }]) {
-        await t.step({
-          name: `ulimit -n ${limit}, ${backend}`,
-          ignore: skip !== undefined,
-          async fn() {
-            const cmd = denoRun(fixture("walk_child.ts"), [root, `--backend=${backend}`, "--own"])
-              .map((a) => `'${a}'`).join(" ");
-            const got = await runJson<ChildWalk>(
-              ["sh", "-c", `ulimit -n ${limit} && exec ${cmd}`],
-              { timeoutMs: 30_000 },
-            );
-            for (const order of ["bfs", "dfs"]) {
-              const w = got.walks[order];
-              assert.equal(w.thrown, null, `${order}: ${JSON.stringify(w.thrown)}`);
-              assert.deepEqual(w.errors, [], order);
-              assert.deepEqual(w.entries, want, `${order}: every entry`);
-            }
-            assert.equal(got.fdsAfter, got.fdsBefore, "no descriptor left open");
-            console.log(
-              `ulimit -n ${limit}, ${backend}: ${want.length} entries x 2 orders, ` +
-                `${got.fdsBefore} descriptors open before (Deno's own)`,
-            );
-          },
-        });
-      }
-    }
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-});
-
-/**
- * The child for scarce descriptors: opens /dev/null until EMFILE, closes
- * `free` of them (so exactly `free` numbers are left under the limit,
- * whatever descriptors sit above it), then walks (errors collected).  With
- * `ownQueue` the walk makes its queue from the leftovers; otherwise the
- * queue is made first and the leftovers are all the walk's.
- */
-const SCARCE_CHILD = (root: string, backend: string, free: number, ownQueue: boolean) => `
-import { IoQueue, walk } from ${JSON.stringify(new URL("../mod.ts", import.meta.url).href)};
-const fds = () => [...Deno.readDirSync("/proc/self/fd")].length - 1;
-const base = fds();
-const queue = ${ownQueue} ? { backend: ${JSON.stringify(backend)} } : new IoQueue({ backend: ${
-  JSON.stringify(backend)
-} });
-const hogs = [];
-for (;;) {
-  try {
-    hogs.push(Deno.openSync("/dev/null"));
-  } catch (error) {
-    if (error.code !== "EMFILE") throw error;
-    break;
-  }
-}
-for (let i = 0; i < ${free}; i++) hogs.pop().close();
-const entries = [];
-const errors = [];
-let thrown = null;
-try {
-  for await (const e of walk(${JSON.stringify(root)}, {
-    queue,
-    onError: (error, path) => errors.push({ name: error.name, code: error.code, path }),
-  })) entries.push(e.path);
-} catch (error) {
-  thrown = { name: error.name, code: error.code, message: error.message };
-}
-for (const h of hogs) h.close();
-if (queue instanceof IoQueue) queue.close();
-console.log(JSON.stringify({ hogs: hogs.length, entries, errors, thrown, leaked: fds() - base }));
-`;
-
-interface Scarce {
-  hogs: number;
-  entries: string[];
-  errors: { name: string; code?: string; path: string }[];
-  thrown: { name: string; code?: string; message: string } | null;
-  leaked: number;
-}
-
-/** Runs SCARCE_CHILD under `ulimit -n 128`. */
-function scarce(root: string, backend: string, free: number, ownQueue: boolean): Promise<Scarce> {
-  const code = SCARCE_CHILD(root, backend, free, ownQueue);
-  return runJson<Scarce>(
-    ["sh", "-c", `ulimit -n 128 && exec '${Deno.execPath()}' eval --ext=ts "$0"`, code],
-    { timeoutMs: 30_000 },
-  );
-}
-
-Deno.test("with 0 to 3 descriptors free, a walk reports EMFILE with each path and hangs on nothing", async (t) => {
-  const root = await fdTree();
-  try {
-    const want = new Set((await walkKeys(root)).map((k) => JSON.parse(k.slice(k.indexOf('"')))));
-    for (const { backend, skip } of BACKENDS) {
-      for (const free of [0, 1, 2, 3]) {
-        await t.step({
-          name: `${backend}, ${free} free`,
-          ignore: skip !== undefined,
-          async fn() {
-            const got = await scarce(root, backend, free, true);
-            assert.equal(got.leaked, 0, "no descriptor left open");
-            if (got.thrown) {
-              // Not even the queue (or the root) could be had: a coded error
-              assert.equal(got.thrown.code, "EMFILE", JSON.stringify(got.thrown));
-              return;
-            }
-            for (const e of got.errors) {
-              assert.equal(e.code, "EMFILE", JSON.stringify(e));
-              assert.ok(want.has(e.path), `the error names a directory of the tree: ${e.path}`);
-            }
-            assert.equal(new Set(got.entries).size, got.entries.length, "nothing yielded twice");
-            for (const p of got.entries) assert.ok(want.has(p), p);
-            console.log(
-              `${backend}, ${free} descriptors free: ${got.entries.length} of ${want.size} ` +
-                `entries, ${got.errors.length} EMFILE errors`,
-            );
-          },
-        });
-      }
-    }
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-});
-
-Deno.test({
-  // The walk used to keep 4 directories open however few descriptors were
-  // free, and lost the subtree of every open that hit EMFILE; now an EMFILE
-  // lowers its budget, and the open is retried once a descriptor is free.
-  name: "with 2 descriptors free, a walk still gives every entry",
-  async fn() {
-    const root = await fdTree();
-    try {
-      const want = (await walkKeys(root)).length;
-      for (const { backend, skip } of BACKENDS) {
-        if (skip) continue;
-        const got = await scarce(root, backend, 2, false);
-        assert.equal(got.thrown, null, backend);
-        assert.deepEqual(got.errors, [], backend);
-        assert.equal(got.leaked, 0, backend);
-        assert.equal(got.entries.length, want, backend);
-      }
-    } finally {
-      await Deno.remove(root, { recursive: true });
-    }
-  },
-});
-
-testBackends(
-  "1,000 walks stopped at random points (break, return, abort, cancel, close) leave nothing behind",
-  async (backend) => {
-    const paths: string[] = [];
-    for (let d = 0; d < 4; d++) {
-      paths.push(`d${d}/`, `d${d}/f`, `d${d}/s/`, `d${d}/s/g`, `d${d}/s/t/`, `d${d}/s/t/h`);
-    }
-    const root = await makeTree([...paths, "x", "y"]);
-    const seed = Date.now() >>> 0;
-    const rand = random(seed);
-    const where = (i: number, how: string) => `walk ${i} (${how}, seed ${seed})`;
-    const HOWS = ["break", "return", "abort", "cancel", "close"] as const;
-    const EXPECTED: Record<string, string | undefined> = {
-      abort: "AbortError",
-      cancel: "Interrupted",
-      close: "BadResource",
-    };
-    try {
-      const total = (await walkKeys(root)).length;
-      await using shared = new IoQueue({ backend, depth: 16 });
-      const table = fdTable();
-      const fdsBefore = openFds();
-      const stats = Object.fromEntries(HOWS.map((h) => [h, { runs: 0, stopped: 0, threw: 0 }]));
-      const start = performance.now();
-      for (let i = 0; i < 1000; i++) {
-        const how = HOWS[Math.floor(rand() * HOWS.length)];
-        const order = rand() < 0.5 ? "bfs" : "dfs";
-        const stopAt = Math.floor(rand() * (total + 1));
-        // cancel and close end a queue: those walks get a fresh one of the caller's
-        const own = how === "cancel" || how === "close"
-          ? new IoQueue({ backend, depth: [1, 4, 64][Math.floor(rand() * 3)] })
-          : undefined;
-        const queue = own ?? (rand() < 0.5 ? shared : { backend, threads: 1 + (i % 2) });
-        const controller = new AbortController();
-        const it = walk(root, { order, queue, signal: controller.signal });
-        let count = 0;
-        let stopped = false;
-        try {
-          if (how === "return") {
-            while (count < stopAt && !(await it.next()).done) count++;
-            stopped = count === stopAt;
-            await it.return!(undefined);
-          } else {
-            for await (const _ of it) {
-              if (count++ !== stopAt) continue;
-              stopped = true;
-              if (how === "break") break;
-              if (how === "abort") controller.abort();
-              if (how === "cancel") own!.cancel();
-              if (how === "close") own!.close();
-            }
-          }
-        } catch (error) {
-          stats[how].threw++;
-          assert.equal((error as Error).name, EXPECTED[how], `${where(i, how)}: ${error}`);
-        }
-        if (stopped) stats[how].stopped++;
-        stats[how].runs++;
-        if (how === "abort" && stopped) {
-          assert.equal(count, stopAt + 1, `${where(i, how)}: nothing yielded after the abort`);
-        }
-        if (own && !own.closed) {
-          assert.equal(own.inFlight, 0, `${where(i, how)}: nothing in flight`);
-          assert.equal(own.capacity, own.depth, `${where(i, how)}: full capacity`);
-          own.close();
-        }
-        assert.equal(shared.inFlight, 0, where(i, how));
-        assert.equal(shared.capacity, shared.depth, where(i, how));
-        if (i % 100 === 99) assert.equal(openFds(), fdsBefore, `${where(i, how)}: descriptors`);
-      }
-      const ms = performance.now() - start;
-      assert.deepEqual(fdTable(), table, "/proc/self/fd is as it was");
-      for (const h of HOWS) assert.ok(stats[h].stopped > 50, `${h}: ${JSON.stringify(stats[h])}`);
-      console.log(
-        `1,000 stopped walks (${total} entries each, seed ${seed}) in ${ms.toFixed(0)} ms: ` +
-          JSON.stringify(stats),
-      );
-    } finally {
-      await Deno.remove(root, { recursive: true });
-    }
-  },
-);
 
 // ---------------------------------------------------------------------------
 // Exit
@@ -555,7 +247,7 @@ async function exits(root: string): Promise<{ scenario: string; ms: number; r: s
       });
       const ended = Date.now();
       const started = /^started (\d+)$/m.exec(r.stdout);
-      assert.ok(started, `${scenario}: ${describe(r)}`);
+      assert(started, `${scenario}: ${describe(r)}`);
       out.push({
         scenario,
         ms: ended - Number(started[1]),
@@ -577,7 +269,7 @@ Deno.test("a script that leaves a walk or a pop unfinished exits within a second
   const root = await exitTree();
   try {
     const got = await exits(root);
-    for (const { scenario, ms } of got) assert.ok(ms < 1000, `${scenario}: ${ms} ms to exit`);
+    for (const { scenario, ms } of got) assert(ms < 1000, `${scenario}: ${ms} ms to exit`);
     const crashed = got.filter((g) => g.r !== "ok");
     console.log(
       `exit after "started": max ${Math.max(...got.map((g) => g.ms))} ms over ${got.length} ` +
@@ -598,7 +290,7 @@ Deno.test({
     const root = await exitTree();
     try {
       const got = await exits(root);
-      assert.deepEqual(got.filter((g) => g.r !== "ok"), []);
+      assertEquals(got.filter((g) => g.r !== "ok"), []);
     } finally {
       await Deno.remove(root, { recursive: true });
     }
@@ -631,7 +323,7 @@ Deno.test("200 queue create/close cycles and 200 walks keep RSS, heap and descri
       ],
       { timeoutMs: 120_000 },
     );
-    assert.ok(got.gc, "the child could force garbage collections");
+    assert(got.gc, "the child could force garbage collections");
     const lines = [];
     const growth = (xs: number[]) => xs.at(-1)! - xs[0];
     const signed = (n: number) => `${n >= 0 ? "+" : ""}${n}`;
@@ -645,12 +337,12 @@ Deno.test("200 queue create/close cycles and 200 walks keep RSS, heap and descri
           `V8 heap ${signed(heap)} KiB, descriptors ${signed(growth(s.fds))}, ` +
           `${s.ms.toFixed(0)} ms`,
       );
-      assert.ok(s.fds.every((n) => n === s.fds[0]), `${name}: descriptors ${s.fds}`);
+      assert(s.fds.every((n) => n === s.fds[0]), `${name}: descriptors ${s.fds}`);
       // Anonymous memory moves with V8's and malloc's caches and Deno's
       // thread pool (one more blocking thread is +2 MiB): a generous bound.
       // (In C, 5,000 create/destroy cycles stay flat after the first 1,000.)
-      assert.ok(anon < 24 * 1024, `${name}: RssAnon grew by ${anon} KiB: ${s.anon}`);
-      assert.ok(heap < 1024, `${name}: the V8 heap grew by ${heap} KiB: ${s.heap}`);
+      assert(anon < 24 * 1024, `${name}: RssAnon grew by ${anon} KiB: ${s.anon}`);
+      assert(heap < 1024, `${name}: the V8 heap grew by ${heap} KiB: ${s.heap}`);
     }
     console.log(`after 40 cycles of warm-up, 200 cycles each:\n${lines.join("\n")}`);
   } finally {

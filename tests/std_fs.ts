@@ -1,9 +1,8 @@
 /**
- * `@std/fs` 1.0.x's walk types and path functions, rewritten here since JSR
- * cannot be reached: shared by the tests' reference walker
- * (tests/reference_walk.ts) and the benchmarks' std walk (bench/std_walk.ts),
- * so that both build paths exactly as std does, at std's cost (`normalize`
- * scans the whole string).
+ * `@std/fs` 1.0.x's walk types and path functions, rewritten: used by the
+ * benchmarks' std walk (bench/std_walk.ts), so that it builds paths exactly
+ * as std does, at std's cost (`normalize` scans the whole string).  The
+ * tests compare with the real `@std/fs` (tests/std_walk.ts).
  *
  * @module
  */

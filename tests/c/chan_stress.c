@@ -689,15 +689,6 @@ static void test_await_gen(size_t capacity, struct rng *rng) {
 	chan_destroy(c);
 }
 
-/** @return The seed: $CHAN_STRESS_SEED, or the time. */
-static uint64_t choose_seed(void) {
-	const char *env = getenv("CHAN_STRESS_SEED");
-	if (env && *env) {
-		return strtoull(env, NULL, 0);
-	}
-	return (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32);
-}
-
 /** Run the chan_await() tests, then every stress configuration. */
 int main(void) {
 	static const size_t capacities[] = {1, 2, 3, 64, 4096};
@@ -705,9 +696,9 @@ int main(void) {
 	const size_t ncaps = sizeof(capacities) / sizeof(capacities[0]);
 	const size_t nmixes = sizeof(mixes) / sizeof(mixes[0]);
 
-	uint64_t seed = choose_seed();
+	uint64_t seed = harness_seed();
 	int64_t start = now_ns();
-	printf("chan_stress" HARNESS_LANE ": CHAN_LINE=%d, seed %" PRIu64 " (set CHAN_STRESS_SEED to repeat)%s\n", CHAN_LINE, seed, HARNESS_TSAN ? ", scaled down for TSan" : "");
+	printf("chan_stress" HARNESS_LANE ": CHAN_LINE=%d, seed %" PRIu64 " (IOQ_TEST_SEED=%" PRIu64 " repeats it)%s\n", CHAN_LINE, seed, seed, HARNESS_TSAN ? ", scaled down for TSan" : "");
 	harness_start("chan_stress", NULL, WATCHDOG_S);
 
 	struct rng rng;

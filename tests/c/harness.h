@@ -2,7 +2,9 @@
 /**
  * harness: what every C test program shares: which sanitizer lane it is,
  * what it is doing (for failure messages), failing from any thread, a
- * watchdog that turns a hang into a failure, and a few time helpers.
+ * watchdog that turns a hang into a failure, a few time helpers, the seed
+ * (IOQ_TEST_SEED) and whether nothing may be skipped (IOQ_STRICT_TESTS=1,
+ * as CI sets it).
  *
  * Header-only, like rng.h: each test is one program built from one file.
  */
@@ -13,8 +15,11 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -121,6 +126,29 @@ static inline void sleep_us(long us) {
 	}
 	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
 	nanosleep(&ts, NULL);
+}
+
+/**
+ * @return The run's random seed: $IOQ_TEST_SEED when set (a decimal or 0x
+ * number), else one from the clock and the process id.  The caller prints it.
+ */
+static inline uint64_t harness_seed(void) {
+	const char *env = getenv("IOQ_TEST_SEED");
+	if (env && *env) {
+		char *end;
+		uint64_t seed = strtoull(env, &end, 0);
+		if (*end != '\0') {
+			fail("IOQ_TEST_SEED=%s is not a number", env);
+		}
+		return seed;
+	}
+	return (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32);
+}
+
+/** @return Whether nothing that could run may be skipped (IOQ_STRICT_TESTS=1). */
+static inline bool harness_strict(void) {
+	const char *env = getenv("IOQ_STRICT_TESTS");
+	return env && strcmp(env, "1") == 0;
 }
 
 #endif // IOQ_TEST_HARNESS_H

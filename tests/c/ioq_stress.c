@@ -3,7 +3,9 @@
  * ioq_stress: drive the whole queue through ioq.h and check every answer.
  *
  * For both backends (io_uring, skipped with a message if the kernel refuses
- * it, and threads), 1, 2 and 4 threads, and depths 1, 2, 3, 64 and 4096:
+ * it, a failure instead under IOQ_STRICT_TESTS=1 unless the kernel has no
+ * io_uring at all; and threads), 1, 2 and 4 threads, and depths 1, 2, 3, 64
+ * and 4096:
  *
  *  - a random workload on a temporary tree (a few hundred directories and
  *    files, symlinks, missing names, a directory larger than one getdents
@@ -14,7 +16,9 @@
  *    full is answered by popping; pops mix ioq_trypop() and ioq_pop(); every
  *    completion is checked against what the test knows of the tree, and
  *    ioq_inflight() / ioq_capacity() against its own count, while another
- *    thread sits in ioq_wait() until ioq_stop_waits() ends it;
+ *    thread sits in ioq_wait() until ioq_stop_waits() ends it; a pop that
+ *    waits must return within PROMPT_NS, since nothing stalls the workers
+ *    (a lost wake-up would leave it asleep until its timeout);
  *  - the same workload cancelled at a random point, by the owner or by
  *    another thread: later non-close requests give -EINTR, completions are
  *    right or -EINTR, closes still run, and ioq_destroy() with completions
@@ -69,6 +73,12 @@
 #define MAX_STALE 8
 /** How long a completion may take before the queue counts as hung. */
 #define HANG_NS (10LL * 1000000000)
+/**
+ * How long a waiting pop may take when nothing stalls the workers: every
+ * request is done in far less, so a pop that waits longer slept through a
+ * completion that was ready (a lost wake-up sleeps until the pop's timeout).
+ */
+#define PROMPT_NS (2LL * 1000000000)
 /** The whole program's time limit, in seconds. */
 #define WATCHDOG_S 55
 
@@ -673,6 +683,8 @@ struct stats {
 	unsigned long dir_reads;
 	/** ioq_pop() calls and ioq_trypop() calls. */
 	unsigned long pops, trypops;
+	/** The longest a waiting pop took to return a completion, in nanoseconds. */
+	int64_t longest_wait_ns;
 };
 
 /** One queue under test and the test's model of it. */
@@ -689,6 +701,11 @@ struct run {
 	struct rng rng;
 	/** State shared with the waiter and canceller. */
 	struct shared *sh;
+	/**
+	 * Whether nothing stalls the workers (no injected stall or failure):
+	 * then a waiting pop must return within PROMPT_NS.
+	 */
+	bool prompt;
 
 	/** Request records, depth + 1 of them (tags index them). */
 	struct req *reqs;
@@ -1305,6 +1322,19 @@ static int run_pop(struct run *r, bool wait) {
 	if (!wait && rng_below(&r->rng, 2)) {
 		n = ioq_trypop(r->q, out, max);
 		++r->st.trypops;
+	} else if (wait && r->prompt) {
+		// Nothing stalls the workers: wait as long as a hang would, and
+		// fail if the completion took longer than any request does
+		int64_t start = now_ns();
+		n = ioq_pop(r->q, out, max, (int32_t)(HANG_NS / 1000));
+		int64_t waited = now_ns() - start;
+		++r->st.pops;
+		if (n >= 0 && waited > PROMPT_NS) {
+			fail("ioq_pop() took %" PRId64 " ms to return %d of %u requests in flight, none of them stalled: a lost wake-up", waited / 1000000, n, r->inflight);
+		}
+		if (n > 0 && waited > r->st.longest_wait_ns) {
+			r->st.longest_wait_ns = waited;
+		}
 	} else {
 		n = ioq_pop(r->q, out, max, wait ? 100000 : (int32_t)rng_below(&r->rng, 2000));
 		++r->st.pops;
@@ -1495,15 +1525,16 @@ static void test_workload(const struct tree *t, int32_t backend, uint32_t thread
 	start_waiter(&sh, q, seed ^ 1);
 	struct run r;
 	run_init(&r, q, t, &sh, seed);
+	r.prompt = true;
 	run_workload(&r, workload_ops(depth), UINT32_MAX, UINT32_MAX);
 	run_drain(&r);
 	stop_waiter(&sh);
 	ioq_destroy(q);
 	check_fds(base, "after destroying a drained queue");
 
-	printf("ok   workload %-8s threads %u depth %4u: %lu completions (%lu nop %lu stat %lu opendir %lu close %lu closedir), %lu EAGAIN, %lu dirs read, %lu pop %lu trypop, waiter %lu ready %lu timeout\n",
+	printf("ok   workload %-8s threads %u depth %4u: %lu completions (%lu nop %lu stat %lu opendir %lu close %lu closedir), %lu EAGAIN, %lu dirs read, %lu pop %lu trypop (longest wait %.1f ms), waiter %lu ready %lu timeout\n",
 	    backend_name(backend), threads, depth, r.st.completions, r.st.ops[IOQ_NOP], r.st.ops[IOQ_STAT], r.st.ops[IOQ_OPENDIR], r.st.ops[IOQ_CLOSE], r.st.ops[IOQ_CLOSEDIR],
-	    r.st.eagain, r.st.dir_reads, r.st.pops, r.st.trypops, atomic_load(&sh.waits_ready), atomic_load(&sh.waits_timeout));
+	    r.st.eagain, r.st.dir_reads, r.st.pops, r.st.trypops, (double)r.st.longest_wait_ns / 1e6, atomic_load(&sh.waits_ready), atomic_load(&sh.waits_timeout));
 	run_free(&r);
 }
 
@@ -1941,15 +1972,25 @@ static void test_fd_headroom(void) {
 	printf("ok   ioq_fd_headroom: %d\n", before);
 }
 
-/** @return Whether io_uring works here; if not, say why. */
+/**
+ * @return Whether io_uring works here; if not, say why.  With
+ * IOQ_STRICT_TESTS=1 only a kernel without io_uring (ENOSYS) may skip it:
+ * a build without liburing or a ring refused for another reason fails.
+ */
 static bool uring_works(void) {
 	if (!(ioq_features() & IOQ_FEATURE_URING)) {
+		if (harness_strict()) {
+			fail("this build has no liburing, and IOQ_STRICT_TESTS=1 needs the io_uring lane");
+		}
 		printf("SKIP io_uring: this build has no liburing\n");
 		return false;
 	}
 	int32_t err = 0;
 	struct ioq *q = ioq_create(1, 1, IOQ_BACKEND_URING, &err);
 	if (!q) {
+		if (harness_strict() && err != -ENOSYS) {
+			fail("io_uring is refused (ioq_create: %s), and IOQ_STRICT_TESTS=1 needs it", strerror(-err));
+		}
 		printf("SKIP io_uring: unavailable here (ioq_create: %s)\n", strerror(-err));
 		return false;
 	}
@@ -1957,23 +1998,14 @@ static bool uring_works(void) {
 	return true;
 }
 
-/** @return The seed: $IOQ_STRESS_SEED, or the time. */
-static uint64_t choose_seed(void) {
-	const char *env = getenv("IOQ_STRESS_SEED");
-	if (env && *env) {
-		return strtoull(env, NULL, 0);
-	}
-	return (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32);
-}
-
 /** Build the tree, then run every test on every backend and configuration. */
 int main(void) {
 	static const uint32_t thread_counts[] = {1, 2, 4};
 	static const uint32_t depths[] = {1, 2, 3, 64, 4096};
 
-	uint64_t seed = choose_seed();
+	uint64_t seed = harness_seed();
 	int64_t start = now_ns();
-	printf("ioq_stress" HARNESS_LANE ": seed %" PRIu64 " (set IOQ_STRESS_SEED to repeat)%s\n", seed, HARNESS_TSAN ? ", scaled down for TSan" : "");
+	printf("ioq_stress" HARNESS_LANE ": seed %" PRIu64 " (IOQ_TEST_SEED=%" PRIu64 " repeats it)%s\n", seed, seed, HARNESS_TSAN ? ", scaled down for TSan" : "");
 	harness_start("ioq_stress", tree_remove, WATCHDOG_S);
 	warm_symbolizer();
 

@@ -1,0 +1,127 @@
+/**
+ * walk()'s errors below the root: a directory removed while the walk runs
+ * (reported with its path, the rest walked), and directories an
+ * unprivileged user may not read or search (EACCES, as `nobody`, in a
+ * child run from a copy it can read: tests/unprivileged.ts).
+ *
+ * @module
+ */
+
+import { assert, assertEquals } from "@std/assert";
+import { IoQueue, walk, type WalkEntry } from "../../mod.ts";
+import { makeTree, testBackends } from "../helpers.ts";
+import { Sandbox, UNPRIVILEGED_SKIP } from "../unprivileged.ts";
+import { code, keys, ORDERS, rmrf, stdKeys, type Walked } from "./support.ts";
+
+testBackends("walk() reports a directory removed mid-walk and goes on", async (backend, t) => {
+  for (const order of ORDERS) {
+    const variants: [string, number, number][] = [["early", 3, 4096], [
+      "midway, small queue",
+      60,
+      8,
+    ]];
+    for (const [label, after, depth] of variants) {
+      await t.step(`${order}: ${label}`, async () => {
+        const paths: string[] = [];
+        for (let d = 0; d < 40; d++) {
+          for (let s = 0; s < 5; s++) paths.push(`d${d}/s${s}/`, `d${d}/s${s}/f`);
+        }
+        const root = await makeTree(paths);
+        try {
+          await using q = new IoQueue({ backend, depth });
+          const victim = `${root}/d39`;
+          const got: Walked = { entries: [], errors: [], reported: [] };
+          for await (
+            const e of walk(root, {
+              order,
+              queue: q,
+              onError: (error, path) => got.reported.push([error, path]),
+            })
+          ) {
+            got.entries.push(e);
+            if (got.entries.length === after) await rmrf(victim);
+          }
+          assertEquals(got.reported.length, 1, got.reported.map(String).join(", "));
+          const [error, path] = got.reported[0];
+          assertEquals(path, victim);
+          assert(error instanceof Deno.errors.NotFound, String(error));
+          assertEquals(code(error), "ENOENT");
+          // Everything else, and the victim itself (listed before it went)
+          const want = await stdKeys(root);
+          want.push(`1 -d- ${JSON.stringify(victim)} "d39"`);
+          assertEquals(keys(got.entries), want.sort());
+          assertEquals(q.capacity, q.depth);
+        } finally {
+          await Deno.remove(root, { recursive: true });
+        }
+      });
+    }
+  }
+});
+
+/** Why io_uring cannot be tested as an unprivileged user here, if it cannot. */
+function uringUnprivileged(): string | undefined {
+  try {
+    const disabled = Deno.readTextFileSync("/proc/sys/kernel/io_uring_disabled").trim();
+    if (disabled !== "0") return `kernel.io_uring_disabled is ${disabled}`;
+  } catch {
+    // an older kernel: no such switch
+  }
+  return undefined;
+}
+
+testBackends(
+  "walk() reports EACCES and walks the rest, as an unprivileged user",
+  async (backend) => {
+    await using sandbox = await Sandbox.create(["tests/fixtures/eacces_child.ts"]);
+    const root = sandbox.path("tree");
+    for (const d of ["a", "b", "locked/sub", "rdonly/sub"]) {
+      await Deno.mkdir(`${root}/${d}`, { recursive: true, mode: 0o755 });
+    }
+    for (const f of ["a/f", "b/g", "locked/secret", "rdonly/file"]) {
+      await Deno.writeTextFile(`${root}/${f}`, "");
+    }
+    for (const d of ["", "/a", "/b", "/locked/sub", "/rdonly/sub"]) {
+      await Deno.chmod(`${root}${d}`, 0o755);
+    }
+    await Deno.chmod(`${root}/locked`, 0o000);
+    await Deno.chmod(`${root}/rdonly`, 0o444);
+
+    const r = await sandbox.runAsNobody(
+      sandbox.deno("tests/fixtures/eacces_child.ts", ["-A"], [root, backend]),
+    );
+    assertEquals(r.code, 0, `the child failed: ${r.stderr}`);
+    const result = JSON.parse(r.stdout);
+
+    const want = [
+      [root, true],
+      [`${root}/a`, true],
+      [`${root}/a/f`, false],
+      [`${root}/b`, true],
+      [`${root}/b/g`, false],
+      [`${root}/locked`, true],
+      [`${root}/rdonly`, true],
+      [`${root}/rdonly/file`, false],
+      [`${root}/rdonly/sub`, true],
+    ];
+    for (const order of ORDERS) {
+      const { entries, errors, thrown } = result[order];
+      assertEquals(
+        entries.map((e: WalkEntry) => [e.path, e.isDirectory]).sort(),
+        want.sort(),
+        `${order}: everything readable`,
+      );
+      assertEquals(
+        errors.sort((a: { path: string }, b: { path: string }) => a.path < b.path ? -1 : 1),
+        [
+          { name: "PermissionDenied", code: "EACCES", path: `${root}/locked` },
+          { name: "PermissionDenied", code: "EACCES", path: `${root}/rdonly/sub` },
+        ],
+        `${order}: errors`,
+      );
+      assertEquals(thrown?.name, "PermissionDenied", `${order}: thrown without onError`);
+      assertEquals(thrown?.code, "EACCES");
+    }
+  },
+  (backend) => UNPRIVILEGED_SKIP ?? (backend === "io_uring" ? uringUnprivileged() : undefined),
+);
