@@ -16,7 +16,7 @@
  * @module
  */
 
-import assert from "node:assert/strict";
+import { assert, assertEquals } from "@std/assert";
 import { ffi, LOCAL_LIBRARY } from "../lib/ffi.ts";
 import { bytes, createRaw } from "./libc.ts";
 
@@ -160,8 +160,8 @@ Deno.test("fnm: glob() segments match as globToRegExp's regular expressions do",
     try {
       regexp = globToRegExp(pattern, { extended, globstar: true, caseInsensitive });
     } catch (error) {
-      assert.ok(error instanceof SyntaxError, `${what}: globToRegExp threw ${error}`);
-      assert.equal(fnmMatch(pattern, flags, "a"), EINVAL, `${what}: accepted, globToRegExp throws`);
+      assert(error instanceof SyntaxError, `${what}: globToRegExp threw ${error}`);
+      assertEquals(fnmMatch(pattern, flags, "a"), EINVAL, `${what}: accepted, globToRegExp throws`);
       rejected++;
       continue;
     }
@@ -169,7 +169,7 @@ Deno.test("fnm: glob() segments match as globToRegExp's regular expressions do",
       const name = makeName(pattern, random);
       const want = regexp.test(name) ? 1 : 0;
       const got = fnmMatch(pattern, flags, name);
-      assert.equal(got, want, `${what} against ${JSON.stringify(name)}: ${regexp}`);
+      assertEquals(got, want, `${what} against ${JSON.stringify(name)}: ${regexp}`);
       cases++;
       matches += want;
     }
@@ -196,12 +196,12 @@ Deno.test("fnm: case folding agrees with JavaScript's /iu around every cased cod
       const o = String.fromCodePoint(other);
       const want = new RegExp(`^${escape(s)}$`, "iu").test(o) && (cp < 0x80) === (other < 0x80);
       // Escaped, a character is literal in either dialect
-      assert.equal(
+      assertEquals(
         fnmMatch(`\\${s}`, ICASE, o),
         want ? 1 : 0,
         `U+${cp.toString(16)} against U+${other.toString(16)}`,
       );
-      assert.equal(
+      assertEquals(
         fnmMatch(`\\${o}`, ICASE | GLOB, s),
         want ? 1 : 0,
         `U+${other.toString(16)} against U+${cp.toString(16)}`,
@@ -267,7 +267,7 @@ async function find(args: string[], locale: string): Promise<Set<string>> {
     stdout: "piped",
     stderr: "piped",
   }).output();
-  assert.equal(code, 0, `find ${args.join(" ")}: ${new TextDecoder().decode(stderr)}`);
+  assertEquals(code, 0, `find ${args.join(" ")}: ${new TextDecoder().decode(stderr)}`);
   const out = new Set<string>();
   let start = 0;
   for (let i = 0; i < stdout.length; i++) {
@@ -303,7 +303,7 @@ Deno.test({
         for (let i = 0; i < paths.length; i++) {
           const path = hex(paths[i]);
           const ours = fnmMatch(pattern, flags, subjects[i]) === 1;
-          assert.equal(
+          assertEquals(
             utf8.has(path),
             ours || c.has(path),
             `find ${test} ${JSON.stringify(pattern)}, ${

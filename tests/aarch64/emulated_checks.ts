@@ -18,7 +18,7 @@
  * @module
  */
 
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "@std/assert";
 import { setTimeout as delay } from "node:timers/promises";
 import { type Completion, type IoqError, IoQueue, walk } from "../../mod.ts";
 import { ffi } from "../../lib/ffi.ts";
@@ -49,7 +49,7 @@ async function walkBothOrders(
 }
 
 Deno.test("io_uring is built in; where the ring is refused, auto falls back to threads", async () => {
-  assert.ok(
+  assert(
     ffi().ioq_features() & FEATURE_URING,
     "the library was built without liburing: apt-get install liburing-dev:arm64 " +
       "(after dpkg --add-architecture arm64 && apt-get update), then deno task build",
@@ -69,29 +69,29 @@ Deno.test("io_uring is built in; where the ring is refused, auto falls back to t
         `NOTE: the ring is refused here (${refusal.message}): checking that io_uring fails ` +
           "with ENOSYS, as under qemu's user mode, and that auto falls back to threads",
       );
-      assert.equal(refusal.code, "ENOSYS", String(refusal));
-      assert.match(refusal.message, /create IoQueue \(backend io_uring\)/);
+      assertEquals(refusal.code, "ENOSYS", String(refusal));
+      assertMatch(refusal.message, /create IoQueue \(backend io_uring\)/);
       {
         using q = new IoQueue();
-        assert.equal(q.backend, "threads");
+        assertEquals(q.backend, "threads");
         q.nop(1);
-        assert.deepEqual(await q.pop(), [{ op: "nop", tag: 1 }]);
+        assertEquals(await q.pop(), [{ op: "nop", tag: 1 }]);
       }
-      assert.deepEqual(await walkBothOrders(root, "auto"), want);
-      await assert.rejects(
-        walk(root, { queue: { backend: "io_uring" } }).next(),
-        (error: IoqError) => error.code === "ENOSYS",
+      assertEquals(await walkBothOrders(root, "auto"), want);
+      const error = await assertRejects(() =>
+        walk(root, { queue: { backend: "io_uring" } }).next()
       );
+      assertEquals((error as IoqError).code, "ENOSYS");
     } else {
       console.error("NOTE: the ring is accepted here: checking that auto uses it");
       {
         using q = new IoQueue();
-        assert.equal(q.backend, "io_uring");
+        assertEquals(q.backend, "io_uring");
       }
-      assert.deepEqual(await walkBothOrders(root, "io_uring"), want);
-      assert.deepEqual(await walkBothOrders(root, "auto"), want);
+      assertEquals(await walkBothOrders(root, "io_uring"), want);
+      assertEquals(await walkBothOrders(root, "auto"), want);
     }
-    assert.equal(openFds(), before, "descriptors leaked");
+    assertEquals(openFds(), before, "descriptors leaked");
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -106,36 +106,37 @@ Deno.test("cancel(): requests queued behind a busy worker end with EINTR", async
     const q = new IoQueue({ backend: "threads", threads: 1, depth: 16 });
     q.opendir(root, 0);
     const [opened] = await q.pop();
-    assert.ok(opened.op === "opendir" && opened.dir, String(opened.error));
+    assert(opened.op === "opendir" && opened.dir, String(opened.error));
     const fd = openFd(`${root}/f.txt`);
 
     q.nop(1);
     const pending = q.pop(); // submits the NOP
     for (let i = 0; i < 1000 && injected("stall") === 0; i++) await delay(10);
-    assert.equal(injected("stall"), 1, "the worker did not start the NOP within 10 s");
+    assertEquals(injected("stall"), 1, "the worker did not start the NOP within 10 s");
     q.opendir(root, 2);
     q.stat(`${root}/d`, 3);
     q.close(fd, 4);
     q.closedir(opened.dir, 5);
     q.cancel();
-    assert.deepEqual(await pending, [], "cancel() wakes the pending pop()");
-    assert.throws(() => q.nop(6), Deno.errors.Interrupted, "a request after cancel()");
+    assertEquals(await pending, [], "cancel() wakes the pending pop()");
+    // A request after cancel()
+    assertThrows(() => q.nop(6), Deno.errors.Interrupted);
 
     const done = new Map<number, Completion>();
     for (const c of await drain(q)) done.set(c.tag, c);
-    assert.deepEqual([...done.keys()].sort(), [1, 2, 3, 4, 5]);
-    assert.deepEqual(done.get(1), { op: "nop", tag: 1 }, "the running NOP completes");
+    assertEquals([...done.keys()].sort(), [1, 2, 3, 4, 5]);
+    assertEquals(done.get(1), { op: "nop", tag: 1 }, "the running NOP completes");
     for (const [tag, op] of [[2, "opendir"], [3, "stat"]] as const) {
       const c = done.get(tag)!;
-      assert.equal(c.op, op);
-      assert.ok(c.error instanceof Deno.errors.Interrupted, `${op}: ${c.error}`);
-      assert.equal((c.error as IoqError).code, "EINTR");
+      assertEquals(c.op, op);
+      assert(c.error instanceof Deno.errors.Interrupted, `${op}: ${c.error}`);
+      assertEquals((c.error as IoqError).code, "EINTR");
     }
-    assert.deepEqual(done.get(4), { op: "close", tag: 4 }, "a close still runs after cancel()");
-    assert.ok(!fdOpen(fd), "the descriptor was closed");
-    assert.deepEqual(done.get(5), { op: "closedir", tag: 5 }, "a closedir still runs");
+    assertEquals(done.get(4), { op: "close", tag: 4 }, "a close still runs after cancel()");
+    assert(!fdOpen(fd), "the descriptor was closed");
+    assertEquals(done.get(5), { op: "closedir", tag: 5 }, "a closedir still runs");
     q.close();
-    assert.equal(openFds(), before, "descriptors leaked");
+    assertEquals(openFds(), before, "descriptors leaked");
   } finally {
     inject("stall", 0, 0);
     await Deno.remove(root, { recursive: true });
