@@ -41,3 +41,4 @@ export { Dir, DirBatch, type DirEntry, type EntryType } from "./lib/dir.ts";
 export type { IoqError } from "./lib/errors.ts";
 export type { PathLike } from "./lib/path.ts";
 export { walk, type WalkEntry, type WalkOptions, walkSync } from "./lib/walk.ts";
+export { glob, type GlobOptions, type GlobPattern, globSync } from "./lib/glob.ts";

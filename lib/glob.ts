@@ -1,0 +1,212 @@
+/**
+ * `glob()` and `globSync()`: `@std/fs` `expandGlob` with the pattern
+ * steering a walk in C: names matched per directory on the worker threads,
+ * literal names looked up without listing their directory, directories no
+ * pattern can match below never opened, `exclude` patterns pruned in C.
+ * Several patterns share one walk.
+ *
+ * @module
+ */
+
+import { type GlobOptions, planGlob, resolve, type SplitPattern } from "./glob_plan.ts";
+import { WalkIterator, WalkSyncIterator } from "./walk_iterator.ts";
+import type { WalkEntry } from "./walk_run.ts";
+import { walk, walkSync } from "./walk.ts";
+
+export type { GlobOptions };
+
+/** Patterns as `glob()` takes them. */
+export type GlobPattern = string | URL | (string | URL)[];
+
+/** The patterns as a list. */
+function patternList(pattern: GlobPattern): (string | URL)[] {
+  return Array.isArray(pattern) ? pattern : [pattern];
+}
+
+/**
+ * Yields every path matching a glob pattern (or any of several), as
+ * `@std/fs` `expandGlob` does: the same entries, with absolute paths (and
+ * ioq's `depth` below the walk's start, and `stat` when asked).  The walk
+ * runs in C: a pattern such as `src/**\/*.ts` opens `src` directly and
+ * lists only what can match; `*\/*.json` opens the first level only.
+ * Entries come in walk order (breadth-first), not sorted.
+ *
+ * @param pattern A glob (`*`, `?`, `[...]` with POSIX classes, `{a,b}`,
+ *   `**`, extended globs), a `file:` URL, or a list of them.
+ * @param options See `GlobOptions`.
+ * @returns An async iterator of `WalkEntry`.
+ * @throws {TypeError} From the first `next()`, for an option of the wrong
+ *   type, or a pattern the engine refuses (with the reason).
+ * @throws {Deno.errors.PermissionDenied} (and other OS errors) When a
+ *   directory that can match cannot be read and no `onError` is given.
+ *
+ * @example The TypeScript files below src, and the JSON files one level down
+ * ```ts
+ * import { glob } from "@ioq/ioq";
+ *
+ * for await (const entry of glob(["src/**\/*.ts", "*\/*.json"], { exclude: ["**\/node_modules"] })) {
+ *   console.log(entry.path);
+ * }
+ * ```
+ */
+export function glob(
+  pattern: GlobPattern,
+  options: GlobOptions = {},
+): AsyncIterableIterator<WalkEntry> {
+  return globAll(patternList(pattern), options);
+}
+
+/** The steered walk, then the patterns it cannot steer, each path once. */
+async function* globAll(
+  patterns: (string | URL)[],
+  options: GlobOptions,
+): AsyncGenerator<WalkEntry> {
+  let levelled: SplitPattern[] = [];
+  const iterator = new WalkIterator(() => {
+    const plan = planGlob(patterns, options);
+    levelled = plan.levelled;
+    // Paths the other patterns yield too are yielded once
+    if (plan.levelled.length > 0) plan.dedupe = true;
+    return plan;
+  });
+  const seen = new Set<string>();
+  for await (const entry of iterator) {
+    if (levelled.length > 0) seen.add(entry.path);
+    yield entry;
+  }
+  for (const p of levelled) {
+    for await (const entry of levelGlob(p, options)) {
+      if (seen.has(entry.path)) continue;
+      seen.add(entry.path);
+      yield entry;
+    }
+  }
+}
+
+/**
+ * `glob()`, blocking: the same patterns, options and entries, for scripts
+ * and build tools.
+ *
+ * @param pattern A glob, a `file:` URL, or a list of them.
+ * @param options See `GlobOptions`.
+ * @returns An iterator of `WalkEntry`.
+ * @throws {TypeError} From the first `next()`, for an option of the wrong type.
+ *
+ * @example The Markdown files of a tree, sorted
+ * ```ts
+ * import { globSync } from "@ioq/ioq";
+ *
+ * const docs = Array.from(globSync("**\/*.md"), (e) => e.path).sort();
+ * console.log(docs.length);
+ * ```
+ */
+export function globSync(
+  pattern: GlobPattern,
+  options: GlobOptions = {},
+): IterableIterator<WalkEntry> {
+  return globAllSync(patternList(pattern), options);
+}
+
+/** globAll(), blocking. */
+function* globAllSync(patterns: (string | URL)[], options: GlobOptions): Generator<WalkEntry> {
+  let levelled: SplitPattern[] = [];
+  const iterator = new WalkSyncIterator(() => {
+    const plan = planGlob(patterns, options);
+    levelled = plan.levelled;
+    if (plan.levelled.length > 0) plan.dedupe = true;
+    return plan;
+  });
+  const seen = new Set<string>();
+  for (const entry of iterator) {
+    if (levelled.length > 0) seen.add(entry.path);
+    yield entry;
+  }
+  for (const p of levelled) {
+    for (const entry of levelGlobSync(p, options)) {
+      if (seen.has(entry.path)) continue;
+      seen.add(entry.path);
+      yield entry;
+    }
+  }
+}
+
+/**
+ * A pattern with `..` after a glob segment, expanded as `expandGlob` does
+ * it, a segment at a time (each step a walk of its own).
+ */
+async function* levelGlob(p: SplitPattern, options: GlobOptions): AsyncGenerator<WalkEntry> {
+  let matches = await rootEntry(p.fixed, options);
+  for (const segment of p.rest) {
+    const next = new Map<string, WalkEntry>();
+    for (const m of matches) {
+      if (!m.isDirectory) continue;
+      if (segment === "..") {
+        const parent = resolve(m.path, "..");
+        for await (const e of walk(parent, { maxDepth: 0, queue: options.queue })) {
+          next.set(parent, { ...e, path: parent });
+        }
+        continue;
+      }
+      for await (const e of glob(segment, below(options, m.path))) next.set(e.path, e);
+    }
+    matches = [...next.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+  yield* finish(matches, p, options);
+}
+
+/** levelGlob(), blocking. */
+function* levelGlobSync(p: SplitPattern, options: GlobOptions): Generator<WalkEntry> {
+  let matches = rootEntrySync(p.fixed, options);
+  for (const segment of p.rest) {
+    const next = new Map<string, WalkEntry>();
+    for (const m of matches) {
+      if (!m.isDirectory) continue;
+      if (segment === "..") {
+        const parent = resolve(m.path, "..");
+        for (const e of walkSync(parent, { maxDepth: 0, queue: options.queue })) {
+          next.set(parent, { ...e, path: parent });
+        }
+        continue;
+      }
+      for (const e of globSync(segment, below(options, m.path))) next.set(e.path, e);
+    }
+    matches = [...next.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+  yield* finish(matches, p, options);
+}
+
+/** Options for one step below `dir`: excludes kept absolute from the first root. */
+function below(options: GlobOptions, dir: string): GlobOptions {
+  const root = resolve(options.root ?? Deno.cwd());
+  return { ...options, root: dir, exclude: options.exclude?.map((e) => resolve(root, e)) };
+}
+
+/** The fixed root's entry, or none when it does not exist. */
+async function rootEntry(path: string, options: GlobOptions): Promise<WalkEntry[]> {
+  try {
+    const out: WalkEntry[] = [];
+    for await (const e of walk(path, { maxDepth: 0, queue: options.queue })) out.push(e);
+    return out;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+}
+
+/** rootEntry(), blocking. */
+function rootEntrySync(path: string, options: GlobOptions): WalkEntry[] {
+  try {
+    return Array.from(walkSync(path, { maxDepth: 0, queue: options.queue }));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+}
+
+/** The last level's matches, filtered as `expandGlob` filters them. */
+function finish(matches: WalkEntry[], p: SplitPattern, options: GlobOptions): WalkEntry[] {
+  let out = matches;
+  if (p.dirsOnly) out = out.filter((e) => e.isDirectory);
+  if (options.includeDirs === false) out = out.filter((e) => !e.isDirectory);
+  return out;
+}
