@@ -311,6 +311,20 @@ function checkTag(op: string, tag: number): void {
   }
 }
 
+/** Each queue's shared state, for the walks that run on it (see `queueCore`). */
+const cores = new WeakMap<IoQueue, QueueCore>();
+
+/**
+ * Internal: the state of a queue, for a walk that runs on its workers.
+ *
+ * @throws {TypeError} For an object that is not an `IoQueue`.
+ */
+export function queueCore(queue: IoQueue): QueueCore {
+  const core = cores.get(queue);
+  if (!core) throw new TypeError("Cannot walk: the queue option is not an IoQueue");
+  return core;
+}
+
 /**
  * An asynchronous I/O queue: requests (open a directory, stat a path, close)
  * run on worker threads, through io_uring where the kernel allows it, and
@@ -334,20 +348,6 @@ function checkTag(op: string, tag: number): void {
  * }
  * ```
  */
-/** Each queue's shared state, for the walks that run on it (see `queueCore`). */
-const cores = new WeakMap<IoQueue, QueueCore>();
-
-/**
- * Internal: the state of a queue, for a walk that runs on its workers.
- *
- * @throws {TypeError} For an object that is not an `IoQueue`.
- */
-export function queueCore(queue: IoQueue): QueueCore {
-  const core = cores.get(queue);
-  if (!core) throw new TypeError("Cannot walk: the queue option is not an IoQueue");
-  return core;
-}
-
 export class IoQueue implements Disposable, AsyncDisposable {
   /** Shared with this queue's directories. */
   readonly #core: QueueCore;
