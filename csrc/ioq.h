@@ -387,6 +387,12 @@ enum ioq_inject_point {
 	IOQ_INJECT_URING_CLOSEDIR = 5,
 	/** As IOQ_INJECT_URING_CLOSE, for a STAT's statx. */
 	IOQ_INJECT_URING_STAT = 6,
+	/**
+	 * A walk's listings give no types: every entry's d_type reads as
+	 * DT_UNKNOWN (as on file systems without d_type), so the engine must stat
+	 * to classify.  `err` is any negative value; each entry counts one pass.
+	 */
+	IOQ_INJECT_DT_UNKNOWN = 7,
 	/** The number of points. */
 	IOQ_INJECT_COUNT,
 };

@@ -12,6 +12,7 @@
 #include "wread.h"
 #include "canon.h"
 #include "dir.h"
+#include "inject.h"
 #include "stat.h"
 #include "utf8.h"
 #include "wfd.h"
@@ -754,7 +755,8 @@ static void wread_list(struct wreader *r) {
 			}
 			l->name = name;
 			l->len = (uint16_t)len;
-			l->type = de->d_type;
+			// (test hook: a file system without d_type)
+			l->type = inject_error(IOQ_INJECT_DT_UNKNOWN) ? DT_UNKNOWN : de->d_type;
 			l->probe = false;
 			if (sort) {
 				// Names outlive the buffer: keep them (with their NUL)

@@ -252,6 +252,7 @@ export const INJECT = {
   uringOpendir: 4,
   uringClosedir: 5,
   uringStat: 6,
+  dtUnknown: 7,
 } as const;
 
 /** Bits of ioq_features(). */

@@ -89,5 +89,3 @@ export function walkSync(
 ): IterableIterator<WalkEntry> {
   return new WalkSyncIterator(() => plan(root, options));
 }
-
-export { walkLikeFind } from "./walker.ts";
