@@ -20,10 +20,10 @@ Deno.test("lib/layout.ts matches ioq_layout() word for word", () => {
 Deno.test("lib/layout.ts WALK_LAYOUT and WALK match ioq_walk_layout() word for word", () => {
   const ts: Record<string, number> = { ...WALK_LAYOUT, ...WALK };
   const names = Object.keys(ts);
-  assert.equal(names.length, Object.keys(WALK_LAYOUT).length + Object.keys(WALK).length);
+  assertEquals(names.length, Object.keys(WALK_LAYOUT).length + Object.keys(WALK).length);
   const out = new Uint32Array(names.length + 8);
   const count = ffi().ioq_walk_layout(out, out.length);
-  assert.equal(count, names.length, "C and TypeScript describe the same number of words");
+  assertEquals(count, names.length, "C and TypeScript describe the same number of words");
   const c = Object.fromEntries(names.map((name, i) => [name, out[i]]));
-  assert.deepEqual(c, ts);
+  assertEquals(c, ts);
 });
