@@ -50,6 +50,21 @@
  * ignored directory (git's rule: nothing inside an excluded directory can be
  * re-included, so the walk never opens one).  core.ignoreCase and the global
  * core.excludesFile are not supported.
+ *
+ * A walk uses it so:
+ *
+ *  - When it has read a directory, it looks among the entries for `.ignore`,
+ *    `.gitignore` (inside a repository only) and `.git` (of any type: the
+ *    directory is then a repository's root, whose `.git/info/exclude` it
+ *    reads); it reads those files (at most IGN_MAX_FILE bytes; one it cannot
+ *    read is an error record, and counts as empty), compiles each with
+ *    ign_parse(), and keeps the lists and a frame in the directory's node.
+ *  - It asks ign_match() about each entry, through the node's frame, with
+ *    the entry's path as the frames' bases describe it and the entry's own
+ *    type (a symlink is not a directory); it drops an IGN_IGNORED entry, and
+ *    does not open it.
+ *  - A walk that starts inside a repository makes the frames of the
+ *    directories from the repository's root down to its own root first.
  */
 
 #ifndef IOQ_IGN_H
