@@ -60,6 +60,7 @@ const lib_sources = [_][]const u8{
     "walk.c",
     "wfd.c",
     "wglob.c",
+    "wign.c",
     "wmatch.c",
     "wnode.c",
     "worker.c",

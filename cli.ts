@@ -42,7 +42,7 @@ every entry, as GNU find does; breadth-first unless -dfs or -s.
 
 Operators: ( EXPR )  ! EXPR  -not EXPR  EXPR -a EXPR  EXPR -o EXPR  EXPR , EXPR
 Options:   -depth -maxdepth N -mindepth N -xdev -mount -daystart -follow
-           -ignore_readdir_race -noleaf -s (sorted, find's order) -dfs
+           -ignore_readdir_race -noleaf -s (sorted, find's order) -dfs -gitignore
            -j N (threads) -backend auto|io_uring|threads -count
 Tests:     -name -iname -path -ipath -wholename -lname -ilname PATTERN
            -type -xtype [bcdflps,] -empty -links N -size N[bcwkMG] -perm MODE
@@ -248,6 +248,7 @@ async function run(
     sameFilesystem: options.xdev,
     postOrder: options.postOrder,
     prune: primaries(expr).some((p) => p.name === "-prune"),
+    gitignore: options.gitignore,
     sorted: options.sorted,
     order: options.dfs ? "dfs" : "bfs",
     minDepth: options.minDepth,

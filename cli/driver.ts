@@ -165,6 +165,7 @@ class Driver {
     if (plan.needs.stat) flags |= WALK.STAT;
     if (plan.sameFilesystem) flags |= WALK.XDEV;
     if (plan.sorted) flags |= WALK.SORT;
+    if (plan.gitignore) flags |= WALK.GITIGNORE;
     if (plan.prune && !plan.postOrder && !fast) flags |= WALK.GATE;
     const order = plan.postOrder
       ? WALK.POST

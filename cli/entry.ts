@@ -156,6 +156,8 @@ export interface WalkPlan {
   postOrder: boolean;
   /** The expression can -prune: directories are entered only after they are visited. */
   prune: boolean;
+  /** -gitignore: leave out what ignore files name (and .git), never entering ignored directories. */
+  gitignore: boolean;
   /** -s: find's depth-first order, each directory's entries sorted by bytes. */
   sorted: boolean;
   /** Breadth-first (as bfs) or depth-first; -depth and -s imply depth-first. */

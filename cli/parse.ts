@@ -45,6 +45,8 @@ export interface Options {
   sorted: boolean;
   /** -dfs: depth-first (the default is breadth-first). */
   dfs: boolean;
+  /** -gitignore: what ignore files (.gitignore, .ignore, .git/info/exclude) name is left out. */
+  gitignore: boolean;
   /** -j N: worker threads. */
   threads: number | undefined;
   /** -backend. */
@@ -103,6 +105,7 @@ class Parser {
     xdev: false,
     sorted: false,
     dfs: false,
+    gitignore: false,
     threads: undefined,
     backend: "auto",
     count: false,
@@ -311,6 +314,9 @@ class Parser {
         return option();
       case "-dfs":
         o.dfs = true;
+        return option();
+      case "-gitignore":
+        o.gitignore = true;
         return option();
       case "-count":
         o.count = true;

@@ -224,6 +224,7 @@ static void walk_free(struct ioq_walk *w) {
 	wmatch_free_globs(&w->prunes);
 	wmatch_free_suffixes(&w->exts);
 	wglob_free(w->glob);
+	wign_top_free(&w->ign_top);
 	free(w->base);
 	free(w);
 }
@@ -465,6 +466,7 @@ int32_t ioq_walk_layout(uint32_t *out, uint32_t max) {
 		[IOQ_WALK_LAYOUT_GATE] = IOQ_WALK_GATE,
 		[IOQ_WALK_LAYOUT_STD] = IOQ_WALK_STD,
 		[IOQ_WALK_LAYOUT_CANON] = IOQ_WALK_CANON,
+		[IOQ_WALK_LAYOUT_GITIGNORE] = IOQ_WALK_GITIGNORE,
 		[IOQ_WALK_LAYOUT_BFS] = IOQ_WALK_BFS,
 		[IOQ_WALK_LAYOUT_DFS] = IOQ_WALK_DFS,
 		[IOQ_WALK_LAYOUT_POST] = IOQ_WALK_POST,
@@ -498,6 +500,7 @@ int32_t ioq_walk_layout(uint32_t *out, uint32_t max) {
 		[IOQ_WALK_LAYOUT_OP_STAT] = IOQ_WALK_OP_STAT,
 		[IOQ_WALK_LAYOUT_OP_REALPATH] = IOQ_WALK_OP_REALPATH,
 		[IOQ_WALK_LAYOUT_OP_LOOP] = IOQ_WALK_OP_LOOP,
+		[IOQ_WALK_LAYOUT_OP_IGNORE] = IOQ_WALK_OP_IGNORE,
 	};
 	for (uint32_t i = 0; i < max && i < IOQ_WALK_LAYOUT_COUNT; ++i) {
 		out[i] = words[i];

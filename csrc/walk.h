@@ -79,8 +79,14 @@ enum ioq_walk_follow {
 #define IOQ_WALK_STD 0x10
 /** ioq_walk_config::flags: show paths through followed symlinks as their canonical path. */
 #define IOQ_WALK_CANON 0x20
+/**
+ * ioq_walk_config::flags: honour ignore files (`.gitignore` inside a
+ * repository, `.git/info/exclude`, `.ignore`) with git's rules: ignored
+ * entries are neither reported nor entered, and `.git` is left out (wign.h).
+ */
+#define IOQ_WALK_GITIGNORE 0x40
 /** Every ioq_walk_config::flags bit. */
-#define IOQ_WALK_ALL_FLAGS 0x3f
+#define IOQ_WALK_ALL_FLAGS 0x7f
 
 /** ioq_walk_config::max_depth without a limit. */
 #define IOQ_WALK_NO_MAX 0xffffffffu
@@ -178,6 +184,8 @@ enum ioq_walk_op {
 	IOQ_WALK_OP_REALPATH = 4,
 	/** A symlink that leads back to a directory being walked (ELOOP). */
 	IOQ_WALK_OP_LOOP = 5,
+	/** Reading an ignore file (the path names the file; it counts as empty). */
+	IOQ_WALK_OP_IGNORE = 6,
 };
 
 /**
@@ -425,6 +433,7 @@ enum ioq_walk_layout_word {
 	IOQ_WALK_LAYOUT_GATE,
 	IOQ_WALK_LAYOUT_STD,
 	IOQ_WALK_LAYOUT_CANON,
+	IOQ_WALK_LAYOUT_GITIGNORE,
 	IOQ_WALK_LAYOUT_BFS,
 	IOQ_WALK_LAYOUT_DFS,
 	IOQ_WALK_LAYOUT_POST,
@@ -458,6 +467,7 @@ enum ioq_walk_layout_word {
 	IOQ_WALK_LAYOUT_OP_STAT,
 	IOQ_WALK_LAYOUT_OP_REALPATH,
 	IOQ_WALK_LAYOUT_OP_LOOP,
+	IOQ_WALK_LAYOUT_OP_IGNORE,
 	/** The number of words. */
 	IOQ_WALK_LAYOUT_COUNT,
 };

@@ -90,8 +90,14 @@ bool wfd_reserve(struct ioq_walk *w, struct wclose *cl, bool force) {
 	struct wfds *f = &w->fds;
 	if (f->held >= f->limit) {
 		// Breadth-first reads children in the order their parents were
-		// read, so the newest anchor is needed last; depth-first, the oldest
+		// read, so the newest anchor is needed last; depth-first, the oldest.
+		// The root goes last of all: then opens start from the current
+		// directory, through the root's path
 		struct wnode *victim = w->cfg.order == IOQ_WALK_BFS ? f->lru_tail : f->lru_head;
+		struct wnode *root = w->root_node;
+		if (!victim && root && root->fd >= 0 && root->pins == 0) {
+			victim = root;
+		}
 		if (victim) {
 			wfd_close(w, victim, cl);
 			walk_count(w, IOQ_WALK_COUNT_EVICTIONS, 1);
@@ -108,6 +114,11 @@ bool wfd_reserve(struct ioq_walk *w, struct wclose *cl, bool force) {
 
 void wfd_release(struct ioq_walk *w) {
 	--w->fds.held;
+}
+
+bool wfd_can_free(const struct ioq_walk *w) {
+	const struct wnode *root = w->root_node;
+	return w->fds.cached > 0 || (root && root->fd >= 0 && root->pins == 0);
 }
 
 void wfd_shrink(struct ioq_walk *w) {

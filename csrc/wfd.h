@@ -6,8 +6,9 @@
  * no limit on depth).  Anchors nobody uses at the moment are evictable;
  * when the limit is reached the cache closes one (the one needed last: in a
  * breadth-first walk the newest, otherwise the oldest).  The root's
- * descriptor is kept for the whole walk: every open has an anchor, so none
- * depends on the current directory.  Everything here
+ * descriptor is kept as long as any other can go, so opens rarely depend on
+ * the current directory: only with almost no descriptor to spare do they
+ * start from it, through the root's path.  Everything here
  * runs under the walk's lock; descriptors are closed after unlocking.
  */
 
@@ -39,6 +40,9 @@ bool wfd_reserve(struct ioq_walk *w, struct wclose *cl, bool force);
 
 /** Give back a reservation or a descriptor the caller closed (or never got). */
 void wfd_release(struct ioq_walk *w);
+
+/** @return Whether closing a descriptor the walk holds would free one (an anchor, the root). */
+bool wfd_can_free(const struct ioq_walk *w);
 
 /**
  * Lower the limit after the process ran out of descriptors (EMFILE): to

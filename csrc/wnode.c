@@ -78,6 +78,7 @@ void wnode_unref(struct ioq_walk *w, struct wnode *n) {
 		}
 		wnode_free_chunk(n->chunk);
 		wnode_free_chunk(n->self);
+		wign_free(n->ign);
 		free(n->prefix);
 		free(n);
 		n = parent;

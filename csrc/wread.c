@@ -16,6 +16,7 @@
 #include "stat.h"
 #include "utf8.h"
 #include "wfd.h"
+#include "wign.h"
 #include "wmatch.h"
 #include <dirent.h>
 #include <errno.h>
@@ -68,6 +69,7 @@ void wreader_free(struct wreader *r) {
 	wbytes_free(&r->path);
 	wbytes_free(&r->canon);
 	wbytes_free(&r->names);
+	wbytes_free(&r->mpath);
 	wbuild_free(&r->out);
 	wbuild_free(&r->self);
 	free(r->kids);
@@ -419,6 +421,21 @@ static void wread_entry(struct wreader *r, struct wlisted *l) {
 		e.type = wread_dtype(e.stx.stx_mode);
 	}
 
+	// Ignore files: on the entry's own type (a link is not a directory);
+	// a repository's .git is left out, as git lists nothing in it
+	if (cfg->flags & IOQ_WALK_GITIGNORE) {
+		if (len == 4 && memcmp(name, ".git", 4) == 0) {
+			return;
+		}
+		size_t keep = r->mpath.len;
+		bool ignored = wbytes_append(&r->mpath, name, len) == 0 &&
+			wign_ignored(r->dir->ign, r->mpath.data, r->mpath.len, e.type == DT_DIR);
+		r->mpath.len = keep;
+		if (ignored) {
+			return;
+		}
+	}
+
 	// Symlinks, when following them (a broken link is reported as itself)
 	if (e.type == DT_LNK && cfg->follow == IOQ_WALK_FOLLOW_ALWAYS) {
 		int ret = wread_stat(r, &e, true);
@@ -721,13 +738,71 @@ static bool wread_probe(struct wreader *r) {
 	return true;
 }
 
+/** Whether a listed entry has a name. */
+static bool wread_named(const struct wlisted *l, const char *name) {
+	size_t n = strlen(name);
+	return l->len == n && memcmp(l->name, name, n) == 0;
+}
+
+/**
+ * Read the directory's ignore files (the listing says which it has), make
+ * its frame, and set the match path of its entries.
+ */
+static void wread_ignores(struct wreader *r) {
+	struct ioq_walk *w = r->w;
+	struct wnode *dir = r->dir;
+	bool has_ignore = false, has_gitignore = false, has_git = false;
+	for (uint32_t i = 0; i < r->nlisted; ++i) {
+		const struct wlisted *l = &r->listed[i];
+		has_ignore |= wread_named(l, ".ignore");
+		has_gitignore |= wread_named(l, ".gitignore");
+		has_git |= wread_named(l, ".git");
+	}
+
+	// The match path: the root's absolute path, then the names below it
+	struct wbytes *m = &r->mpath;
+	m->len = 0;
+	const struct wign_top *top = &w->ign_top;
+	if (wbytes_append(m, top->abs, top->abs_len) != 0) {
+		wread_nomem(r);
+		return;
+	}
+	if (dir->kind != WNODE_ROOT) {
+		if (wnode_relpath(w, dir, w->root_node, &r->path) != 0 ||
+		    (m->len > 1 && wbytes_append(m, "/", 1) != 0) || wbytes_append(m, r->path.data, r->path.len) != 0) {
+			wread_nomem(r);
+			return;
+		}
+	}
+	if (m->len != 1 && wbytes_append(m, "/", 1) != 0) {
+		wread_nomem(r);
+		return;
+	}
+
+	struct wign_error errors[3];
+	uint32_t nerrors;
+	const struct wign *parent = dir->kind == WNODE_ROOT ? NULL : dir->parent->ign;
+	dir->ign = wign_dir(top, parent, r->dfd, has_ignore, has_gitignore, has_git, m->len, errors, &nerrors);
+	if (!dir->ign) {
+		wread_nomem(r);
+		return;
+	}
+	for (uint32_t i = 0; i < nerrors; ++i) {
+		// The file counts as empty; the walk goes on
+		const char *name = errors[i].name;
+		wread_error(r, name, (uint32_t)strlen(name), dir->depth + 1, DT_REG, IOQ_WALK_OP_IGNORE, errors[i].err);
+	}
+}
+
 /** List the directory being read (or, when globs allow, look its names up). */
 static void wread_list(struct wreader *r) {
 	if (wglob_active(r->w->glob) && wread_probe(r)) {
 		return;
 	}
 	struct ioq_walk *w = r->w;
-	bool sort = w->cfg.flags & IOQ_WALK_SORT;
+	// Ignore files must be read before any entry: the whole listing first
+	bool ignores = w->cfg.flags & IOQ_WALK_GITIGNORE;
+	bool sort = (w->cfg.flags & IOQ_WALK_SORT) || ignores;
 	r->nlisted = 0;
 	r->names.len = 0;
 	while (!walk_cancelled(w)) {
@@ -771,11 +846,16 @@ static void wread_list(struct wreader *r) {
 			wread_listed(r);
 		}
 	}
-	if (sort && r->nlisted) {
+	if (sort) {
 		for (uint32_t i = 0; i < r->nlisted; ++i) {
 			r->listed[i].name = (const char *)r->names.data + r->listed[i].off;
 		}
-		qsort(r->listed, r->nlisted, sizeof(*r->listed), wread_cmp);
+		if (ignores) {
+			wread_ignores(r);
+		}
+		if (w->cfg.flags & IOQ_WALK_SORT) {
+			qsort(r->listed, r->nlisted, sizeof(*r->listed), wread_cmp);
+		}
 		wread_listed(r);
 	}
 	r->nlisted = 0;
@@ -953,6 +1033,21 @@ static void wread_root(struct wreader *r, struct wnode *root, struct wresult *re
 	}
 
 	res->fd = fd;
+	if ((cfg->flags & IOQ_WALK_GITIGNORE) && cfg->max_depth > 0) {
+		int ret = wign_top_init(&w->ign_top, fd);
+		if (ret != 0) {
+			// Where the root is cannot be told: ignore files cannot be matched
+			struct ioq_walk_rec *rec = wbuild_add_path(&r->out, true, w->root_shown, w->root_shown_len, name_off);
+			if (rec) {
+				rec->flags |= IOQ_WALK_REC_ERROR | IOQ_WALK_REC_ROOT;
+				rec->err = -ret;
+				rec->op = IOQ_WALK_OP_REALPATH;
+				rec->type = DT_DIR;
+			}
+			wread_result(r, res);
+			return;
+		}
+	}
 	if (cfg->max_depth > 0 && (!glob || wglob_enters(w->glob, root->ginc, root->gexc))) {
 		r->dir = root;
 		r->dfd = fd;
@@ -1036,9 +1131,10 @@ void wread_node(struct wreader *r, struct wjob *job, int fd, struct wresult *res
 
 	if (fd == -EMFILE || fd == -ENFILE) {
 		pthread_mutex_lock(&w->lock);
-		// Other readers will give descriptors back, or anchors can be
-		// closed: try again later, with a lower limit
-		bool others = w->reading > 1 || w->fds.cached > 0;
+		// Other readers will give descriptors back, or anchors (the root
+		// last) can be closed: try again later, with a lower limit.  (This
+		// node's anchor is unpinned before it is taken again.)
+		bool others = w->reading > 1 || wfd_can_free(w) || (job->anchor && job->anchor->pins == 1);
 		pthread_mutex_unlock(&w->lock);
 		if (others) {
 			res->retry = true;

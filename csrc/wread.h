@@ -60,6 +60,8 @@ struct wreader {
 	struct wlisted *listed;
 	uint32_t nlisted, listed_cap;
 	struct wbytes names;
+	/** Ignore files: the match path of the directory's entries (wign.h). */
+	struct wbytes mpath;
 	/** Stats fetched ahead, one per entry of a WRING_MAX chunk. */
 	struct statx *pre;
 	/** The worker's ring, for batches of opens and stats. */

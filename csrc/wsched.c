@@ -75,6 +75,7 @@ int wsched_init(struct ioq_walk *w) {
 		return -ENOMEM;
 	}
 	w->head = w->tail = root;
+	w->root_node = root;
 	if (w->cfg.order == IOQ_WALK_POST) {
 		// The root's own record comes last
 		struct wnode *end = wnode_new(root, NULL, 0, WNODE_END);

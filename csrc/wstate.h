@@ -11,6 +11,7 @@
 
 #include "walk.h"
 #include "wglob.h"
+#include "wign.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -95,6 +96,8 @@ struct wnode {
 	uint64_t dev, ino;
 	/** Where glob patterns stand at this directory (wglob.h). */
 	wglob_set ginc, gexc;
+	/** Its ignore files, once read (IOQ_WALK_GITIGNORE), or NULL. */
+	struct wign *ign;
 	/** An enum wnode_kind. */
 	uint8_t kind;
 	/** An enum wnode_state. */
@@ -211,6 +214,10 @@ struct ioq_walk {
 	struct wsuffixes exts;
 	/** Glob patterns steering the walk, or NULL. */
 	struct wglob *glob;
+	/** Ignore files above the root and the root's absolute path (IOQ_WALK_GITIGNORE). */
+	struct wign_top ign_top;
+	/** The root's node. */
+	struct wnode *root_node;
 	/** The root's absolute path, for exclude patterns, or NULL. */
 	uint8_t *base;
 	/** Its length. */

@@ -69,6 +69,13 @@ export interface GlobOptions {
    */
   caseInsensitive?: boolean;
   /**
+   * Leave out what ignore files name (see `WalkOptions.gitignore`): ignored
+   * directories are never opened.
+   *
+   * @default {false}
+   */
+  gitignore?: boolean;
+  /**
    * Give every entry its `stat`, fetched on the worker threads (see `WalkOptions.stat`).
    *
    * @default {false}
@@ -247,6 +254,7 @@ export function planGlob(patterns: (string | URL)[], options: GlobOptions): Glob
     caseInsensitive = false,
     stat = false,
     sort = false,
+    gitignore = false,
     signal,
     onError,
     queue,
@@ -269,6 +277,7 @@ export function planGlob(patterns: (string | URL)[], options: GlobOptions): Glob
       caseInsensitive,
       stat,
       sort,
+      gitignore,
     })
   ) {
     if (typeof value !== "boolean") {
@@ -301,6 +310,7 @@ export function planGlob(patterns: (string | URL)[], options: GlobOptions): Glob
   if (stat) flags |= WALK.STAT;
   if (sort) flags |= WALK.SORT;
   if (followSymlinks && canonicalize) flags |= WALK.CANON;
+  if (gitignore) flags |= WALK.GITIGNORE;
   let itemFlags = 0;
   if (caseInsensitive) itemFlags |= WALK.ITEM_CASEFOLD;
   if (extended) itemFlags |= WALK.ITEM_EXTGLOB;

@@ -185,6 +185,7 @@ export const WALK = {
   GATE: 0x8,
   STD: 0x10,
   CANON: 0x20,
+  GITIGNORE: 0x40,
   /** enum ioq_walk_order. */
   BFS: 0,
   DFS: 1,
@@ -225,6 +226,7 @@ export const WALK = {
   OP_STAT: 3,
   OP_REALPATH: 4,
   OP_LOOP: 5,
+  OP_IGNORE: 6,
 } as const;
 
 /** enum ioq_walk_counter: ioq_walk_counters() words, in order. */

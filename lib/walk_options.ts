@@ -111,6 +111,18 @@ export interface WalkOptions {
    */
   sort?: boolean;
   /**
+   * Leave out what ignore files name, with git's rules: `.gitignore` files
+   * inside a git repository (and its `.git/info/exclude`), and `.ignore`
+   * files anywhere (they win over `.gitignore`, as in fd and ripgrep).  An
+   * ignored directory is never opened, and a repository's `.git` is left
+   * out.  A walk that starts inside a repository applies the ignore files
+   * of the directories above it, up to the repository's root.  An ignore
+   * file that cannot be read is reported (onError) and counts as empty.
+   *
+   * @default {false}
+   */
+  gitignore?: boolean;
+  /**
    * Stops the walk: the iterator throws the signal's reason, and everything
    * the walk opened is closed.
    *
@@ -256,6 +268,7 @@ export function plan(root: string | URL, options: WalkOptions): WalkPlan {
     sort = false,
     stat = false,
     sameFilesystem = false,
+    gitignore = false,
     signal,
     onError,
     queue,
@@ -277,6 +290,7 @@ export function plan(root: string | URL, options: WalkOptions): WalkPlan {
       sort,
       stat,
       sameFilesystem,
+      gitignore,
     })
   ) bool(name, value);
   if (order !== "bfs" && order !== "dfs") {
@@ -330,6 +344,7 @@ export function plan(root: string | URL, options: WalkOptions): WalkPlan {
   if (sameFilesystem) flags |= WALK.XDEV;
   if (sort) flags |= WALK.SORT;
   if (skip) flags |= WALK.GATE;
+  if (gitignore) flags |= WALK.GITIGNORE;
   if (followSymlinks && canonicalize) flags |= WALK.CANON;
 
   return {

@@ -48,7 +48,7 @@ const strict = new TextDecoder("utf-8", { fatal: true });
 const WORDS = WALK_LAYOUT.REC_SIZE / 4;
 
 /** What each `enum ioq_walk_op` is called in an error. */
-const OPS = ["walk", "opendir", "readdir", "stat", "realpath", "walk"];
+const OPS = ["walk", "opendir", "readdir", "stat", "realpath", "walk", "read ignore file"];
 
 /** Whether bytes are valid UTF-8. */
 function isUtf8(bytes: Uint8Array): boolean {

@@ -156,8 +156,12 @@ testBackends("walk() on a caller's queue throws a directory's error, once", asyn
           let thrown = null;
           const vanish = new RegExp("(?!)");
           vanish.test = (path) => {
-            if (path === root + "/d20" || path === root + "/d21") {
-              Deno.removeSync(path, { recursive: true });
+            if ((path === root + "/d20" || path === root + "/d21") && Deno.statSync(root).isDirectory) {
+              try {
+                Deno.removeSync(path, { recursive: true });
+              } catch {
+                // Asked again when its entry is yielded: gone by then
+              }
             }
             return false;
           };

@@ -19,12 +19,18 @@ import { code, keys, ORDERS, stdKeys, type Walked } from "./support.ts";
  * on its way), before it is opened, whatever the walk read ahead.
  */
 class RemoveWhenAsked extends RegExp {
+  #removed = false;
+
   constructor(readonly victim: string) {
     super("(?!)");
   }
 
   override test(path: string): boolean {
-    if (path === this.victim) Deno.removeSync(this.victim, { recursive: true });
+    // (asked again when its entry is yielded: it is gone by then)
+    if (path === this.victim && !this.#removed) {
+      this.#removed = true;
+      Deno.removeSync(this.victim, { recursive: true });
+    }
     return false;
   }
 }
