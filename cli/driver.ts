@@ -296,7 +296,9 @@ class Driver {
       const root = (flags & WALK.REC_ROOT) !== 0;
       // A listed entry that could not be stat'ed is still an entry, as in
       // find, whose tests that need the stat report the error
-      const unstated = (flags & WALK.REC_ERROR) && op === WALK.OP_STAT && !root;
+      // (but a link that loops on itself is only an error, as in find -L)
+      const unstated = (flags & WALK.REC_ERROR) && op === WALK.OP_STAT && !root &&
+        b.ints[w + 7] !== LAYOUT.ELOOP;
       if ((flags & WALK.REC_ERROR) && !unstated) {
         this.#error(b, i);
         continue;
@@ -324,7 +326,7 @@ class Driver {
         if (entry.type === DT.DIR) this.#prune(dirKey(path, 0, path.length));
         continue;
       }
-      if (!entry.error) await this.#extras(entry, (flags & WALK.REC_FOLLOWED) !== 0 || root);
+      if (!entry.error) await this.#extras(entry, (flags & WALK.REC_FOLLOWED) !== 0);
       this.#verdict(entry, this.#target.visit(entry));
     }
   }

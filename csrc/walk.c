@@ -361,6 +361,10 @@ void ioq_walk_release(struct ioq_walk *w, uint32_t batch) {
 	for (uint32_t i = 0; i < o->nfree; ++i) {
 		known |= o->free[i] == batch;
 	}
+	// ... or published and not yet taken (released twice, then refilled)
+	for (uint32_t i = 0; i < o->ready_len; ++i) {
+		known |= o->ready[(o->ready_head + i) % o->nbatches] == batch;
+	}
 	if (!known && (int32_t)batch != o->cur) {
 		o->free[o->nfree++] = batch;
 		if (o->starved) {
@@ -420,9 +424,6 @@ void ioq_walk_destroy(struct ioq_walk *w) {
 int32_t ioq_walk_counters(const struct ioq_walk *w, double *out, uint32_t max) {
 	for (uint32_t i = 0; i < max && i < IOQ_WALK_COUNTERS; ++i) {
 		out[i] = (double)atomic_load_explicit(&w->counters[i], memory_order_relaxed);
-	}
-	if (max > IOQ_WALK_COUNT_PEAK_FDS) {
-		out[IOQ_WALK_COUNT_PEAK_FDS] = w->fds.peak;
 	}
 	return IOQ_WALK_COUNTERS;
 }

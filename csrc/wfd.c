@@ -108,6 +108,7 @@ bool wfd_reserve(struct ioq_walk *w, struct wclose *cl, bool force) {
 	++f->held;
 	if (f->held > f->peak) {
 		f->peak = f->held;
+		atomic_store_explicit(&w->counters[IOQ_WALK_COUNT_PEAK_FDS], f->peak, memory_order_relaxed);
 	}
 	return true;
 }

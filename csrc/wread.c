@@ -75,6 +75,7 @@ void wreader_free(struct wreader *r) {
 	free(r->kids);
 	free(r->gated);
 	free(r->ends);
+	free(r->runs);
 	free(r->listed);
 	free(r->pre);
 }
@@ -278,7 +279,11 @@ static int wread_kid_room(struct wreader *r) {
 	if (ends) {
 		r->ends = ends;
 	}
-	if (!kids || !gated || !ends) {
+	struct wchunk **runs = realloc(r->runs, cap * sizeof(*runs));
+	if (runs) {
+		r->runs = runs;
+	}
+	if (!kids || !gated || !ends || !runs) {
 		return -ENOMEM;
 	}
 	r->kids_cap = cap;
@@ -407,8 +412,9 @@ static void wread_entry(struct wreader *r, struct wlisted *l) {
 	e.followed = false;
 	e.have_stat = false;
 
-	// The type, where the listing does not say
-	if (e.type == DT_UNKNOWN) {
+	// The type, where the listing does not say, or from the stat fetched
+	// ahead (newer than the listing: the name may have been replaced)
+	if (e.type == DT_UNKNOWN || l->pre == 0) {
 		int ret = wread_stat(r, &e, false);
 		if (ret != 0) {
 			if (l->probe && (ret == -ENOENT || ret == -ENOTDIR)) {
@@ -521,7 +527,10 @@ static void wread_entry(struct wreader *r, struct wlisted *l) {
 		mount = true;
 	}
 
-	bool post = cfg->order == IOQ_WALK_POST && descend;
+	// Depth-first, a directory entered carries its own record (emitted
+	// before its contents, or after them in post-order), and the entries
+	// listed after it come after its subtree
+	bool post = cfg->order != IOQ_WALK_BFS && descend;
 	if (reported) {
 		if ((cfg->flags & IOQ_WALK_STAT) && !e.have_stat) {
 			int ret = wread_stat(r, &e, false);
@@ -601,19 +610,31 @@ static void wread_entry(struct wreader *r, struct wlisted *l) {
 		}
 	}
 	struct wnode *end = NULL;
-	if (cfg->order == IOQ_WALK_POST) {
-		end = wnode_new(kid, NULL, 0, WNODE_END);
+	if (cfg->order != IOQ_WALK_BFS) {
 		int err;
 		kid->self = wbuild_finish(&r->self, &err);
-		if (!end || err) {
+		if (cfg->order == IOQ_WALK_POST) {
+			end = wnode_new(kid, NULL, 0, WNODE_END);
+		}
+		// What was listed before it: the directory's own chunk, or the run after the previous subdirectory
+		struct wchunk *before = wbuild_finish(&r->out, &err);
+		if (r->nkids == 0) {
+			r->first = before;
+		} else {
+			r->runs[r->nkids - 1] = before;
+		}
+		if ((cfg->order == IOQ_WALK_POST && !end) || err) {
 			wnode_unref(w, end);
 			wnode_unref(w, kid);
 			wread_nomem(r);
 			return;
 		}
-		end->state = WNODE_READ;
+		if (end) {
+			end->state = WNODE_READ;
+		}
 	}
 	r->kids[r->nkids] = kid;
+	r->runs[r->nkids] = NULL;
 	r->gated[r->nkids] = (cfg->flags & IOQ_WALK_GATE) != 0;
 	r->ends[r->nkids] = end;
 	++r->nkids;
@@ -872,7 +893,16 @@ static void wread_result(struct wreader *r, struct wresult *res) {
 		r->nomem = false;
 	}
 	int err;
-	res->chunk = wbuild_finish(&r->out, &err);
+	struct wchunk *rest = wbuild_finish(&r->out, &err);
+	if (r->w->cfg.order == IOQ_WALK_BFS || r->nkids == 0) {
+		res->chunk = rest;
+	} else {
+		// Depth-first: the listing was cut at each subdirectory
+		res->chunk = r->first;
+		r->runs[r->nkids - 1] = rest;
+		res->runs = r->runs;
+	}
+	r->first = NULL;
 	res->kids = r->kids;
 	res->nkids = r->nkids;
 	res->gated = r->gated;
@@ -904,35 +934,59 @@ static void wread_root(struct wreader *r, struct wnode *root, struct wresult *re
 		name_off = end - 1;
 	}
 
-	int fd = -EMFILE;
-	if (w->root_len == 0) {
-		fd = -ENOENT;
-	} else {
-		char *path = w->root;
-		if (w->root_len < PATH_MAX) {
-			fd = openat(AT_FDCWD, path, WREAD_OPEN | (follow ? 0 : O_NOFOLLOW));
-			fd = fd < 0 ? -errno : fd;
-		} else {
-			// Follows symlinks on the way, as a short path would; the
-			// last component as the walk says
-			fd = wread_open_path(AT_FDCWD, path, w->root_len, false);
+	// The root's last component, relative to its directory: past PATH_MAX
+	// that directory is opened a piece at a time (following symlinks on the
+	// way, as a short path would), so the last component is opened and
+	// stat'ed the way the walk says whatever the length
+	int at = AT_FDCWD, at_err = 0;
+	const char *last = w->root;
+	if (w->root_len >= PATH_MAX) {
+		uint32_t cut = w->root_len;
+		while (cut > 1 && w->root[cut - 1] == '/') {
+			--cut;
 		}
+		uint32_t base = cut;
+		while (base > 0 && w->root[base - 1] != '/') {
+			--base;
+		}
+		if (base > 0) {
+			char saved = w->root[base];
+			w->root[base] = 0;
+			int dfd = wread_open_path(AT_FDCWD, w->root, base, false);
+			w->root[base] = saved;
+			at = dfd < 0 ? AT_FDCWD : dfd;
+			at_err = dfd < 0 ? dfd : 0;
+			last = w->root + base;
+		}
+	}
+	int fd = -ENOENT;
+	if (at_err) {
+		fd = at_err;
+	} else if (w->root_len > 0) {
+		fd = openat(at, last, WREAD_OPEN | (follow ? 0 : O_NOFOLLOW));
+		fd = fd < 0 ? -errno : fd;
 		walk_count(w, IOQ_WALK_COUNT_OPENS, 1);
 	}
 
-	struct wentry e = {.depth = 0, .type = DT_DIR};
+	struct wentry e = {.depth = 0, .type = DT_DIR, .followed = false};
 	int open_err = fd < 0 ? fd : 0;
 	int stat_err = 0;
+	struct statx own;
 	if (fd >= 0) {
 		walk_count(w, IOQ_WALK_COUNT_STATS, 1);
 		stat_err = stat_path(fd, "", AT_EMPTY_PATH, &e.stx);
 		e.have_stat = stat_err == 0;
-	} else if (w->root_len > 0 && w->root_len < PATH_MAX) {
+		// Reached through a link (find -H/-L): the record says so
+		e.followed = follow && !std && stat_path(at, last, AT_SYMLINK_NOFOLLOW, &own) == 0 && S_ISLNK(own.stx_mode);
+	} else if (w->root_len > 0 && !at_err) {
 		walk_count(w, IOQ_WALK_COUNT_STATS, 1);
-		stat_err = stat_path(AT_FDCWD, w->root, follow ? 0 : AT_SYMLINK_NOFOLLOW, &e.stx);
-		if (stat_err != 0 && follow && !std && (stat_err == -ENOENT || stat_err == -ENOTDIR || stat_err == -ELOOP)) {
+		stat_err = stat_path(at, last, follow ? 0 : AT_SYMLINK_NOFOLLOW, &e.stx);
+		if (stat_err != 0 && follow && !std && (stat_err == -ENOENT || stat_err == -ENOTDIR)) {
 			// find -H/-L: a broken link as the root is reported as itself
-			stat_err = stat_path(AT_FDCWD, w->root, AT_SYMLINK_NOFOLLOW, &e.stx);
+			// (one that loops on itself is an error)
+			stat_err = stat_path(at, last, AT_SYMLINK_NOFOLLOW, &e.stx);
+		} else if (stat_err == 0 && follow && !std) {
+			e.followed = stat_path(at, last, AT_SYMLINK_NOFOLLOW, &own) == 0 && S_ISLNK(own.stx_mode);
 		}
 		e.have_stat = stat_err == 0;
 		if (e.have_stat) {
@@ -940,6 +994,9 @@ static void wread_root(struct wreader *r, struct wnode *root, struct wresult *re
 		}
 	} else {
 		stat_err = open_err;
+	}
+	if (at != AT_FDCWD) {
+		close(at);
 	}
 
 	r->prefix.len = 0;
@@ -1002,7 +1059,7 @@ static void wread_root(struct wreader *r, struct wnode *root, struct wresult *re
 		struct ioq_walk_rec *rec = wbuild_add_path(b, false, w->root_shown, w->root_shown_len, name_off);
 		if (rec) {
 			rec->type = e.type;
-			rec->flags |= IOQ_WALK_REC_ROOT;
+			rec->flags |= IOQ_WALK_REC_ROOT | (e.followed ? IOQ_WALK_REC_FOLLOWED : 0);
 			if (cfg->flags & IOQ_WALK_STAT) {
 				*wbuild_stat(b) = e.stx;
 			}

@@ -55,6 +55,9 @@ struct wreader {
 	struct wnode **kids;
 	bool *gated;
 	struct wnode **ends;
+	/** Depth-first: the records listed before the first subdirectory, and after each. */
+	struct wchunk *first;
+	struct wchunk **runs;
 	uint32_t nkids, kids_cap;
 	/** Entries listed and not yet read; names kept when sorting. */
 	struct wlisted *listed;

@@ -109,6 +109,12 @@ void wsched_destroy(struct ioq_walk *w) {
 	}
 	while ((n = w->head)) {
 		w->head = n->next;
+		if (n->kids) {
+			// Breadth-first subdirectories not yet in the list
+			n->kids_tail->next = w->head;
+			w->head = n->kids;
+			n->kids = n->kids_tail = NULL;
+		}
 		wnode_unref(w, n);
 	}
 	free(w->todo.slots);
@@ -149,19 +155,32 @@ static void wsched_emit(struct ioq_walk *w) {
 		struct wnode *run[WSCHED_RUN];
 		uint32_t n = 0;
 		while (n < WSCHED_RUN && w->head && w->head->state == WNODE_READ) {
-			run[n++] = w->head;
-			w->head = w->head->next;
-		}
-		if (!w->head) {
-			w->tail = NULL;
+			struct wnode *x = w->head;
+			run[n++] = x;
+			w->head = x->next;
+			if (!w->head) {
+				w->tail = NULL;
+			}
+			if (x->kids) {
+				// Breadth-first: its subdirectories come after all found before them
+				if (w->tail) {
+					w->tail->next = x->kids;
+				} else {
+					w->head = x->kids;
+				}
+				w->tail = x->kids_tail;
+				x->kids = x->kids_tail = NULL;
+			}
 		}
 
 		pthread_mutex_unlock(&w->lock);
 		wclose_run(&cl);
 		for (uint32_t i = 0; i < n; ++i) {
 			struct wnode *node = run[i];
+			// A directory's own record first, depth-first (post-order: its end marker's)
+			const struct wchunk *own = node->kind == WNODE_DIR && w->cfg.order == IOQ_WALK_DFS ? node->self : NULL;
 			const struct wchunk *c = node->kind == WNODE_END ? node->parent->self : node->chunk;
-			if (wout_emit(w, c) != 0) {
+			if (wout_emit(w, own) != 0 || wout_emit(w, c) != 0) {
 				break;
 			}
 		}
@@ -353,19 +372,39 @@ void wsched_done(struct ioq_walk *w, struct wjob *job, struct wresult *res) {
 		wfd_release(w);
 	}
 
-	// Into the list: after this node (depth-first) or at the end
-	struct wnode *prev = bfs ? NULL : node;
+	// Into the list: after this node (depth-first), or, breadth-first, at
+	// its end once this node is emitted (kept on it until then)
+	struct wnode *prev = node;
 	for (uint32_t i = 0; i < res->nkids; ++i) {
 		struct wnode *kid = res->kids[i];
-		wsched_link(w, prev, kid);
-		if (!bfs) {
-			prev = kid;
+		if (bfs) {
+			kid->next = NULL;
+			if (node->kids_tail) {
+				node->kids_tail->next = kid;
+			} else {
+				node->kids = kid;
+			}
+			node->kids_tail = kid;
+			continue;
 		}
+		wsched_link(w, prev, kid);
+		prev = kid;
 		if (res->ends) {
 			wsched_link(w, prev, res->ends[i]);
-			if (!bfs) {
-				prev = res->ends[i];
+			prev = res->ends[i];
+		}
+		if (res->runs && res->runs[i]) {
+			struct wnode *run = wnode_new(NULL, NULL, 0, WNODE_RUN);
+			if (!run) {
+				// Out of memory: these records cannot be emitted
+				free(res->runs[i]);
+				continue;
 			}
+			run->chunk = res->runs[i];
+			run->state = WNODE_READ;
+			w->held_bytes += wchunk_size(run->chunk);
+			wsched_link(w, prev, run);
+			prev = run;
 		}
 	}
 	// Into the to-do queue (gated ones wait for an answer)

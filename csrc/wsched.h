@@ -6,10 +6,12 @@
  *
  *  - the emission list: every directory not yet emitted, in the order its
  *    records go out.  Breadth-first appends a directory's subdirectories at
- *    the end; depth-first inserts them right after it (post-order also puts
- *    an end marker after each, which emits the directory's own record once
- *    its subtree is out).  A directory's records are emitted when it reaches
- *    the head of the list and has been read;
+ *    the end; depth-first inserts them right after it, each followed by a
+ *    run node holding the entries listed after it (so each subdirectory's
+ *    subtree comes right after its own entry, as in find), and in
+ *    post-order an end marker before the run, which emits the directory's
+ *    own record once its subtree is out.  A directory's records are emitted
+ *    when it reaches the head of the list and has been read;
  *
  *  - the to-do queue: directories to read, the likeliest to be emitted
  *    next first (breadth-first: oldest first; depth-first: the newest
@@ -49,6 +51,12 @@ struct wresult {
 	const bool *gated;
 	/** Post-order: the end marker of each kid (same indices), or NULL. */
 	struct wnode **ends;
+	/**
+	 * Depth-first: the records listed after each kid (same indices; an
+	 * entry may be NULL), emitted after its subtree; `chunk` then holds
+	 * what was listed before the first.  NULL breadth-first.
+	 */
+	struct wchunk **runs;
 	/** Its open descriptor, or -1. */
 	int fd;
 	/** Device and inode of the directory, when `fd` was stat'ed. */

@@ -25,6 +25,8 @@ enum wnode_kind {
 	WNODE_ROOT,
 	/** Post-order only: emits its directory's own record after its subtree. */
 	WNODE_END,
+	/** Depth-first: the entries a directory listed after one of its subdirectories. */
+	WNODE_RUN,
 };
 
 /** Where a node is in its life. */
@@ -76,8 +78,14 @@ struct wnode {
 	struct wnode *lru_prev, *lru_next;
 	/** What to emit for it: its entries (for the root, its own record first). */
 	struct wchunk *chunk;
-	/** Post-order: its own record, emitted by its end marker. */
+	/** Depth-first: its own record, emitted before its contents (post-order: by its end marker). */
 	struct wchunk *self;
+	/**
+	 * Breadth-first: its subdirectories (chained by `next`), which join the
+	 * list when it is emitted, so every directory's come after those of the
+	 * directories emitted before it, however the workers finish.
+	 */
+	struct wnode *kids, *kids_tail;
 	/** Its entries' paths start with this, when that is not its parent's prefix and its name (canonical paths), else NULL. */
 	uint8_t *prefix;
 	/** Length of `prefix`. */

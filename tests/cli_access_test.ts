@@ -13,29 +13,9 @@
 
 import { assertEquals } from "@std/assert";
 import { assertSameErrors, run, sortedRecords } from "./cli/run.ts";
-
-const REPO = new URL("..", import.meta.url).pathname;
-
-/** Whether setpriv is here to drop privileges. */
-const canDrop = (await run("sh", ["-c", "command -v setpriv"])).code === 0;
+import { Sandbox, UNPRIVILEGED_SKIP } from "./unprivileged.ts";
 
 const AS_NOBODY = ["--reuid=nobody", "--regid=nogroup", "--clear-groups"];
-
-/** Copies what the CLI needs into a world-readable directory; returns it. */
-async function copyModule(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "ioq-cli-module-" });
-  const copy = async (from: string, to: string) => {
-    const { code, stderr } = await new Deno.Command("cp", { args: ["-r", from, to] }).output();
-    if (code !== 0) throw new Error(new TextDecoder().decode(stderr));
-  };
-  for (const part of ["cli.ts", "cli", "lib", "mod.ts", "deno.json"]) {
-    await copy(`${REPO}/${part}`, `${dir}/${part}`);
-  }
-  await Deno.mkdir(`${dir}/native/lib`, { recursive: true });
-  await copy(`${REPO}/native/lib/libioq.so`, `${dir}/native/lib/libioq.so`);
-  await run("chmod", ["-R", "a+rX", dir]);
-  return dir;
-}
 
 /** A tree with directories and files nobody can and cannot read, search or write. */
 async function makeAccessTree(): Promise<string> {
@@ -60,26 +40,19 @@ async function makeAccessTree(): Promise<string> {
 
 Deno.test({
   name: "walk as nobody reports what it cannot read and goes on, as find does",
-  ignore: !canDrop,
+  ignore: UNPRIVILEGED_SKIP !== undefined,
   async fn(t) {
-    const module = await copyModule();
+    // The CLI, copied where nobody can read it (see tests/unprivileged.ts)
+    await using sandbox = await Sandbox.create(["cli.ts"]);
     const root = await makeAccessTree();
-    const denoDir = await Deno.makeTempDir({ prefix: "ioq-deno-dir-" });
-    await Deno.chmod(denoDir, 0o777);
+    const cache = sandbox.path(".cache");
     const walk = (args: string[]) =>
       run("setpriv", [
         ...AS_NOBODY,
         "env",
-        `DENO_DIR=${denoDir}`,
-        Deno.execPath(),
-        "run",
-        "--no-config",
-        "--no-lock",
-        "--allow-ffi",
-        "--allow-read",
-        "--allow-env",
-        `${module}/cli.ts`,
-        ...args,
+        `DENO_DIR=${cache}`,
+        `HOME=${cache}`,
+        ...sandbox.deno("cli.ts", ["--allow-ffi", "--allow-read", "--allow-env"], args),
       ]);
     const find = (args: string[]) => run("setpriv", [...AS_NOBODY, "find", ...args]);
     try {
@@ -117,7 +90,7 @@ Deno.test({
       }
     } finally {
       await run("chmod", ["-R", "u+rwx", root]);
-      for (const dir of [root, module, denoDir]) await Deno.remove(dir, { recursive: true });
+      await Deno.remove(root, { recursive: true });
     }
   },
 });
