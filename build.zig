@@ -48,7 +48,7 @@ const lib_sources = [_][]const u8{
 const uring_sources = [_][]const u8{"uring.c"};
 
 /// The C test programs in tests/c/, each run by `zig build test-c`.
-const c_tests = [_][]const u8{ "canon_test", "chan_stress", "ioq_stress", "walk_stress" };
+const c_tests = [_][]const u8{ "canon_test", "chan_stress", "ioq_stress", "walk_stress", "walk_race" };
 
 /// Warnings every C file is held to.
 const warn_flags = [_][]const u8{ "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter" };
