@@ -587,6 +587,7 @@ int main(void) {
 		if (backends[b] == IOQ_BACKEND_URING && !uring) {
 			continue;
 		}
+		stats_cancelled = stats_stalled = stats_ended = 0;
 		for (uint32_t threads = 1; threads <= 4; ++threads) {
 			test_cancel(backends[b], threads, &rng);
 		}
