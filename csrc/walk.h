@@ -107,7 +107,12 @@ struct ioq_walk_config {
 	uint32_t types;
 	/** The byte that ends each path in a batch's text ('\n' or 0). */
 	uint32_t terminator;
-	/** The most descriptors the walk may hold at once, or 0 for a share of the headroom. */
+	/**
+	 * The most directory descriptors the walk may keep open at once, or 0
+	 * for a share of the headroom.  Opening a directory whose ancestors'
+	 * descriptors were all closed takes one or two more for a moment (the
+	 * path is opened a component at a time from the root, and closed).
+	 */
 	uint32_t fd_limit;
 };
 

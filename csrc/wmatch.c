@@ -9,6 +9,10 @@
 #include <string.h>
 
 int wmatch_add_glob(struct wglobs *g, const uint8_t *pat, uint32_t len, uint8_t flags) {
+	if (memchr(pat, 0, len)) {
+		// No name holds a NUL: such a glob is a mistake, not a filter
+		return -EINVAL;
+	}
 	struct fnm **pats = realloc(g->pats, (g->count + 1) * sizeof(*pats));
 	if (!pats) {
 		return -ENOMEM;

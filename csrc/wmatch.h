@@ -13,7 +13,8 @@
  * Add a glob to a list.
  * @param flags
  *         IOQ_WALK_ITEM_* flags (IOQ_WALK_ITEM_CASEFOLD).
- * @return 0, -ENOMEM, or -EINVAL for a glob fnm_compile() refuses.
+ * @return 0, -ENOMEM, or -EINVAL for a glob with a NUL byte or one
+ *         fnm_compile() refuses.
  */
 int wmatch_add_glob(struct wglobs *g, const uint8_t *pat, uint32_t len, uint8_t flags);
 

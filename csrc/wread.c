@@ -185,6 +185,59 @@ static int wread_open_path(int atfd, char *path, size_t len, bool nofollow) {
 	}
 }
 
+/**
+ * Where the root's last component is opened from: past PATH_MAX its
+ * directory, opened a piece at a time (following symlinks on the way, as
+ * a short path would), so the last component is opened and stat'ed the
+ * way the walk says whatever the length.
+ * @param last
+ *         Set to the last component (or the whole root).
+ * @return AT_FDCWD, a descriptor to close, or a negative errno value.
+ */
+static int wread_root_at(struct ioq_walk *w, const char **last) {
+	*last = w->root;
+	if (w->root_len < PATH_MAX) {
+		return AT_FDCWD;
+	}
+	uint32_t cut = w->root_len;
+	while (cut > 1 && w->root[cut - 1] == '/') {
+		--cut;
+	}
+	uint32_t base = cut;
+	while (base > 0 && w->root[base - 1] != '/') {
+		--base;
+	}
+	if (base == 0) {
+		return AT_FDCWD;
+	}
+	char saved = w->root[base];
+	w->root[base] = 0;
+	int dfd = wread_open_path(AT_FDCWD, w->root, base, false);
+	w->root[base] = saved;
+	*last = w->root + base;
+	return dfd;
+}
+
+/**
+ * Open the root again, as the walk first opened it (its descriptor was
+ * closed to stay within the limit).
+ * @return The descriptor, or a negative errno value.
+ */
+static int wread_reopen_root(struct ioq_walk *w) {
+	bool follow = (w->cfg.flags & IOQ_WALK_STD) || w->cfg.follow != IOQ_WALK_FOLLOW_NEVER;
+	const char *last;
+	int at = wread_root_at(w, &last);
+	if (at < 0 && at != AT_FDCWD) {
+		return at;
+	}
+	int fd = openat(at, last, WREAD_OPEN | (follow ? 0 : O_NOFOLLOW));
+	fd = fd < 0 ? -errno : fd;
+	if (at != AT_FDCWD) {
+		close(at);
+	}
+	return fd;
+}
+
 /** Open a directory below the root.  @return The descriptor, or a negative errno value. */
 static int wread_open(struct wreader *r, struct wnode *n, struct wnode *anchor) {
 	struct ioq_walk *w = r->w;
@@ -198,13 +251,29 @@ static int wread_open(struct wreader *r, struct wnode *n, struct wnode *anchor) 
 		int fd = openat(atfd, name, WREAD_OPEN | (follow ? 0 : O_NOFOLLOW));
 		return fd < 0 ? -errno : fd;
 	}
+	walk_count(w, IOQ_WALK_COUNT_REOPENS, 1);
+	if (!anchor && !follow) {
+		// Nothing below the root is open: the root again, then the rest
+		// following no link (a directory swapped for one meanwhile is refused)
+		struct wnode *root = n;
+		while (root->parent) {
+			root = root->parent;
+		}
+		if (wnode_relpath(w, n, root, &r->path) != 0) {
+			return -ENOMEM;
+		}
+		int rfd = wread_reopen_root(w);
+		if (rfd < 0) {
+			return rfd;
+		}
+		int fd = wread_open_path(rfd, (char *)r->path.data, r->path.len, true);
+		close(rfd);
+		return fd;
+	}
 	if (wnode_relpath(w, n, anchor, &r->path) != 0) {
 		return -ENOMEM;
 	}
-	if (anchor) {
-		walk_count(w, IOQ_WALK_COUNT_REOPENS, 1);
-	}
-	return wread_open_path(atfd, (char *)r->path.data, r->path.len, !follow && anchor);
+	return wread_open_path(atfd, (char *)r->path.data, r->path.len, !follow);
 }
 
 /*
@@ -934,30 +1003,11 @@ static void wread_root(struct wreader *r, struct wnode *root, struct wresult *re
 		name_off = end - 1;
 	}
 
-	// The root's last component, relative to its directory: past PATH_MAX
-	// that directory is opened a piece at a time (following symlinks on the
-	// way, as a short path would), so the last component is opened and
-	// stat'ed the way the walk says whatever the length
-	int at = AT_FDCWD, at_err = 0;
-	const char *last = w->root;
-	if (w->root_len >= PATH_MAX) {
-		uint32_t cut = w->root_len;
-		while (cut > 1 && w->root[cut - 1] == '/') {
-			--cut;
-		}
-		uint32_t base = cut;
-		while (base > 0 && w->root[base - 1] != '/') {
-			--base;
-		}
-		if (base > 0) {
-			char saved = w->root[base];
-			w->root[base] = 0;
-			int dfd = wread_open_path(AT_FDCWD, w->root, base, false);
-			w->root[base] = saved;
-			at = dfd < 0 ? AT_FDCWD : dfd;
-			at_err = dfd < 0 ? dfd : 0;
-			last = w->root + base;
-		}
+	const char *last;
+	int at = wread_root_at(w, &last);
+	int at_err = at < 0 && at != AT_FDCWD ? at : 0;
+	if (at_err) {
+		at = AT_FDCWD;
 	}
 	int fd = -ENOENT;
 	if (at_err) {

@@ -18,6 +18,8 @@
 
 /** wnode::flags: handed out for reading (counted in `outstanding` until emitted). */
 #define WNODE_TAKEN 0x08
+/** wnode::flags: its own record is out (depth-first, before its entries are read). */
+#define WNODE_SELF_OUT 0x10
 
 /** Grow the to-do ring.  @return 0 or -ENOMEM. */
 static int wdeque_grow(struct wdeque *d) {
@@ -145,13 +147,40 @@ static void wsched_check_end(struct ioq_walk *w) {
 }
 
 /**
+ * Whether the head of the list has something to emit: all its records, or
+ * (depth-first) a directory's own record while its entries are not read yet.
+ * Under the lock.
+ */
+static bool wsched_emittable(const struct ioq_walk *w) {
+	const struct wnode *h = w->head;
+	if (!h) {
+		return false;
+	}
+	if (h->state == WNODE_READ) {
+		return true;
+	}
+	return h->kind == WNODE_DIR && w->cfg.order == IOQ_WALK_DFS && h->self && !(h->flags & WNODE_SELF_OUT);
+}
+
+/**
  * Emit read nodes from the head of the list, as long as there are some.
  * Under the lock, which is released while copying.
  */
 static void wsched_emit(struct ioq_walk *w) {
 	w->emitting = true;
 	struct wclose cl = {0};
-	while (w->head && w->head->state == WNODE_READ && !walk_cancelled(w)) {
+	while (wsched_emittable(w) && !walk_cancelled(w)) {
+		if (w->head->state != WNODE_READ) {
+			// Depth-first, a directory's record goes out before it is read:
+			// the owner may need it to answer the directory's gate
+			struct wnode *dir = w->head;
+			dir->flags |= WNODE_SELF_OUT;
+			pthread_mutex_unlock(&w->lock);
+			wout_emit(w, dir->self);
+			wout_flush(w);
+			pthread_mutex_lock(&w->lock);
+			continue;
+		}
 		struct wnode *run[WSCHED_RUN];
 		uint32_t n = 0;
 		while (n < WSCHED_RUN && w->head && w->head->state == WNODE_READ) {
@@ -178,7 +207,8 @@ static void wsched_emit(struct ioq_walk *w) {
 		for (uint32_t i = 0; i < n; ++i) {
 			struct wnode *node = run[i];
 			// A directory's own record first, depth-first (post-order: its end marker's)
-			const struct wchunk *own = node->kind == WNODE_DIR && w->cfg.order == IOQ_WALK_DFS ? node->self : NULL;
+			bool own_first = node->kind == WNODE_DIR && w->cfg.order == IOQ_WALK_DFS && !(node->flags & WNODE_SELF_OUT);
+			const struct wchunk *own = own_first ? node->self : NULL;
 			const struct wchunk *c = node->kind == WNODE_END ? node->parent->self : node->chunk;
 			if (wout_emit(w, own) != 0 || wout_emit(w, c) != 0) {
 				break;
@@ -242,8 +272,10 @@ uint32_t wsched_take(struct ioq_walk *w, struct wjob *jobs, uint32_t max) {
 		if (walk_cancelled(w) || w->finished) {
 			break;
 		}
-		if (!w->emitting && w->head && w->head->state == WNODE_READ) {
+		if (!w->emitting && wsched_emittable(w)) {
 			wsched_emit(w);
+			// What it emitted may not be published yet
+			flushed = false;
 			continue;
 		}
 
@@ -432,7 +464,7 @@ void wsched_done(struct ioq_walk *w, struct wjob *job, struct wresult *res) {
 		pthread_cond_signal(&w->work);
 	}
 	bool asking = w->ngated > 0;
-	if (!w->emitting && w->head && w->head->state == WNODE_READ) {
+	if (!w->emitting && wsched_emittable(w)) {
 		wsched_emit(w);
 	}
 	pthread_mutex_unlock(&w->lock);

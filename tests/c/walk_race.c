@@ -24,7 +24,7 @@
  *    the two at depth 1 and max_depth 2, once deeper with descriptor limits
  *    1 and 2 (the directories then open by paths of several components).
  *    Checked to fail when directories are opened without O_NOFOLLOW;
- *  - a batch given back twice (WALK_STRESS_KNOWN_BUG_DOUBLE_RELEASE in
+ *  - a batch given back twice (see test_double_release() in
  *    walkcheck.h, its smallest case).
  *
  * The seed comes from $IOQ_TEST_SEED, else the clock; it is printed.
@@ -50,7 +50,7 @@
 /** The tree the cancellations walk. */
 static char big[256];
 /** Counts for the report. */
-static uint64_t stats_cancelled, stats_ended, stats_stalled, stats_mut_errors, stats_mut_records, stats_mismatched;
+static uint64_t stats_cancelled, stats_ended, stats_stalled, stats_mut_errors, stats_mut_records;
 
 /*
  * Cancellation.
@@ -173,7 +173,7 @@ static int32_t next_within(struct ioq_walk *w, int64_t us) {
 }
 
 /**
- * The smallest case of WALK_STRESS_KNOWN_BUG_DOUBLE_RELEASE.  The owner
+ * A batch given back twice.  The owner
  * holds every batch; gives one, A, back; waits until a batch is ready (A:
  * the only one free), gives A back a second time, and takes A.  The second
  * release must be ignored, so the walk stalls (the owner holds them all).
@@ -229,18 +229,13 @@ static void test_double_release(int32_t backend) {
 	}
 	// The owner holds every batch again: nothing more may come
 	r = next_within(w, 500000);
-	bool bug = r == (int32_t)a;
-	if (r != IOQ_WALK_NONE && !bug) {
-		fail("ioq_walk_next() = %d with every batch held", r);
-	}
-	if (bug && WALK_STRESS_KNOWN_BUG_DOUBLE_RELEASE) {
+	if (r == (int32_t)a) {
 		fail("batch %u, given back twice, came out again while the owner held it", a);
 	}
-	if (bug) {
-		known_bug("%s: a batch given back twice came out again while held (WALK_STRESS_KNOWN_BUG_DOUBLE_RELEASE)", backend_name(backend));
-	} else {
-		printf("ok   %s: a batch given back twice is given out once\n", backend_name(backend));
+	if (r != IOQ_WALK_NONE) {
+		fail("ioq_walk_next() = %d with every batch held", r);
 	}
+	printf("ok   %s: a batch given back twice is given out once\n", backend_name(backend));
 	ioq_walk_destroy(w);
 	ioq_destroy(q);
 	bytes_free(&blob);
@@ -399,7 +394,6 @@ static void test_mutate(int32_t backend, struct rng *rng) {
 			}
 			s.cfg.fd_limit = PICK(rng, limits);
 			struct drive d = drive_plain(rng_next(rng));
-			d.strict = false;
 			// The mutator opens and closes descriptors too: counted once it stops
 			d.no_fd_check = true;
 			if (rng_below(rng, 4) == 0) {
@@ -421,7 +415,6 @@ static void test_mutate(int32_t backend, struct rng *rng) {
 				stats_mut_errors += (r->flags & IOQ_WALK_REC_ERROR) != 0;
 			}
 			stats_mut_records += g.recs.n;
-			stats_mismatched += g.mismatched;
 			bytes_free(&sroot);
 			bytes_free(&prefix);
 			got_free(&g);
@@ -505,7 +498,6 @@ static void swap_walks(int32_t backend, struct rng *rng, bool deep, const char *
 		s.cfg.flags = (rng_below(rng, 2) ? IOQ_WALK_STAT : 0) | (rng_below(rng, 2) ? IOQ_WALK_SORT : 0);
 		s.cfg.fd_limit = deep ? 1 + (uint32_t)rng_below(rng, 2) : (uint32_t)rng_below(rng, 4);
 		struct drive d = drive_plain(rng_next(rng));
-		d.strict = false;
 		set_context("swap%s: %s, %u threads: %s (drive seed %" PRIu64 ")", deep ? " (deep)" : "", backend_name(backend), threads, spec_text(&s), d.seed);
 		struct got g;
 		walk_drive(queues[threads - 1], &s, &d, &g);
@@ -520,7 +512,6 @@ static void swap_walks(int32_t backend, struct rng *rng, bool deep, const char *
 			*mine += strcmp(x->path + x->name, "mine") == 0;
 			*refused += x->op == IOQ_WALK_OP_OPENDIR;
 		}
-		stats_mismatched += g.mismatched;
 		got_free(&g);
 	}
 	for (uint32_t t = 0; t < 4; ++t) {
@@ -598,10 +589,7 @@ int main(void) {
 		fflush(stdout);
 	}
 	printf("walk_race: %" PRIu64 " records under a changing tree, %" PRIu64 " of them errors\n", stats_mut_records, stats_mut_errors);
-	if (stats_mismatched) {
-		known_bug("%" PRIu64 " records with a stat of another type than theirs (WALK_STRESS_KNOWN_BUG_STAT_TYPE)", stats_mismatched);
-	}
 	scratch_remove();
-	printf("walk_race" HARNESS_LANE ": all passed in %.1f s%s; %u BUG lines (known engine bugs, their checks left out)\n", (double)(now_ns() - start) / 1e9, uring ? "" : " (io_uring skipped)", known_bugs_met);
+	printf("walk_race" HARNESS_LANE ": all passed in %.1f s%s\n", (double)(now_ns() - start) / 1e9, uring ? "" : " (io_uring skipped)");
 	return 0;
 }

@@ -27,10 +27,6 @@
  *    the root short, and the root itself longer than PATH_MAX;
  *  - misuse: bad configurations and spec blobs, a busy queue.
  *
- * Engine bugs known to the tests are listed in walkcheck.h, each with a
- * switch that runs the checks it breaks; the smallest cases of two of them
- * are here (breadth-first order with gates, roots past PATH_MAX).
- *
  * The seed comes from $IOQ_TEST_SEED, else the clock; it is printed.
  */
 
@@ -70,7 +66,7 @@ static void check_drive(struct ioq *q, const struct wspec *s, const struct drive
 	if (!g->ended) {
 		fail("the walk did not end");
 	}
-	if ((s->cfg.flags & IOQ_WALK_SORT) && (s->cfg.order != IOQ_WALK_BFS || WALK_STRESS_KNOWN_BUG_BFS_ORDER)) {
+	if (s->cfg.flags & IOQ_WALK_SORT) {
 		recs_same_seq("sorted walk vs reference", &g->recs, &want);
 	} else {
 		recs_same_set("walk vs reference", &g->recs, &want);
@@ -143,8 +139,7 @@ static void test_queue(int32_t backend, uint32_t threads, struct rng *rng) {
 		struct got g;
 		check_walk(q, &s, rng_next(rng), label, &g);
 		uint32_t peak = (uint32_t)g.counters[IOQ_WALK_COUNT_PEAK_FDS];
-		uint32_t most = limits[i] == 1 && !WALK_STRESS_KNOWN_BUG_FD_LIMIT ? 2 : limits[i];
-		if (limits[i] && peak > most) {
+		if (limits[i] && peak > limits[i]) {
 			fail("fd_limit %u: the walk held %u descriptors at once", limits[i], peak);
 		}
 		if (limits[i] < 9 && peak > peak_fds_max[limits[i]]) {
@@ -153,15 +148,20 @@ static void test_queue(int32_t backend, uint32_t threads, struct rng *rng) {
 		got_free(&g);
 	}
 
-	// Gates answered at random, half skipped
-	for (int i = 0; i < 2; ++i) {
+	// Gates answered at random, half skipped; then in both orders answered
+	// only once the directory's record has come, as the CLI answers -prune
+	for (int i = 0; i < 6; ++i) {
 		struct wspec s = spec_default(trees[rng_below(rng, TREES)]);
-		s.cfg.order = (uint32_t)rng_below(rng, 2);
-		s.cfg.flags = IOQ_WALK_GATE | (i ? IOQ_WALK_SORT : 0);
+		s.cfg.order = i < 2 ? (uint32_t)rng_below(rng, 2) : (uint32_t)(i & 1);
+		s.cfg.flags = IOQ_WALK_GATE | (i & 2 ? IOQ_WALK_SORT : 0);
 		s.cfg.fd_limit = (uint32_t)rng_below(rng, 4);
 		s.gate_salt = rng_next(rng);
 		s.gate_skip_pct = 50;
-		check_walk_only(q, &s, rng_next(rng), label);
+		struct drive d = drive_plain(rng_next(rng));
+		d.answer_at_record = i >= 2;
+		struct got g;
+		check_drive(q, &s, &d, label, &g);
+		got_free(&g);
 	}
 
 	// Sorted walks: the same bytes on every queue
@@ -171,7 +171,7 @@ static void test_queue(int32_t backend, uint32_t threads, struct rng *rng) {
 		if (!sorted_streams[i].data) {
 			sorted_streams[i] = g.stream;
 			g.stream.data = NULL;
-		} else if ((sorted_specs[i].cfg.order != IOQ_WALK_BFS || WALK_STRESS_KNOWN_BUG_BFS_ORDER) && (g.stream.len != sorted_streams[i].len || memcmp(g.stream.data, sorted_streams[i].data, g.stream.len) != 0)) {
+		} else if ((g.stream.len != sorted_streams[i].len || memcmp(g.stream.data, sorted_streams[i].data, g.stream.len) != 0)) {
 			fail("sorted walk %d: the stream differs from the first queue's (%zu bytes, %zu before)", i, g.stream.len, sorted_streams[i].len);
 		}
 		got_free(&g);
@@ -265,12 +265,11 @@ static void test_loops(int32_t backend, struct rng *rng) {
 }
 
 /**
- * The smallest case of WALK_STRESS_KNOWN_BUG_BFS_ORDER: root/{a,b}/c/f,
- * breadth-first, sorted, every gate answered "enter" in one call, one
- * worker.  Expected: the root, a, b, a/c, b/c, a/c/f, b/c/f.  The engine
- * puts the answered directories back at the front of its to-do queue one
- * after the other, so it reads b before a, and b/c joins the emission list
- * before a/c: b/c/f comes before a/c/f.
+ * Breadth-first with gates: root/{a,b}/c/f, sorted, every gate answered
+ * "enter" in one call, one worker.  Expected: the root, a, b, a/c, b/c,
+ * a/c/f, b/c/f, though the answered directories go back to the to-do queue
+ * one after the other (b may be read before a): a directory's
+ * subdirectories join the emission list only when it is emitted.
  */
 static void test_bfs_gates(int32_t backend, struct rng *rng) {
 	char root[256], path[600];
@@ -299,14 +298,10 @@ static void test_bfs_gates(int32_t backend, struct rng *rng) {
 	for (size_t i = 0; ok && i < 7; ++i) {
 		ok = strlen(g.recs.v[i].path) == strlen(root) + strlen(want[i]) && strcmp(g.recs.v[i].path + strlen(root), want[i]) == 0;
 	}
-	if (!ok && WALK_STRESS_KNOWN_BUG_BFS_ORDER) {
+	if (!ok) {
 		fail("breadth-first with gates: %zu records, record 5 is %s, expected %s/a/c/f", g.recs.n, g.recs.n > 5 ? shown(g.recs.v[5].path, g.recs.v[5].len) : "missing", root);
 	}
-	if (ok) {
-		printf("ok   %s: breadth-first with gates answered together: in order\n", backend_name(backend));
-	} else {
-		known_bug("%s: breadth-first with gates answered together: out of order (WALK_STRESS_KNOWN_BUG_BFS_ORDER)", backend_name(backend));
-	}
+	printf("ok   %s: breadth-first with gates answered together: in order\n", backend_name(backend));
 	got_free(&g);
 	ioq_destroy(q);
 	rm_tree_at(AT_FDCWD, root);
@@ -461,7 +456,7 @@ static void test_deep(int32_t backend, struct rng *rng) {
 		s.cfg.follow = others[i].follow;
 		s.cfg.flags = IOQ_WALK_SORT | IOQ_WALK_STAT;
 		if (i < 2) {
-			// The smallest case of WALK_STRESS_KNOWN_BUG_LONG_ROOT: one record, the file or the link
+			// One record, the file or the link (not followed)
 			uint8_t type = i == 0 ? DT_REG : DT_LNK;
 			set_context("deep: a root past PATH_MAX: %s", spec_text(&s));
 			struct drive d = drive_plain(rng_next(rng));
@@ -469,17 +464,12 @@ static void test_deep(int32_t backend, struct rng *rng) {
 			walk_drive(q, &s, &d, &g);
 			const struct rec *r = g.recs.n ? &g.recs.v[0] : NULL;
 			bool ok = g.recs.n == 1 && !(r->flags & IOQ_WALK_REC_ERROR) && r->type == type;
-			if (!ok && WALK_STRESS_KNOWN_BUG_LONG_ROOT) {
-				fail("%zu records, the first %s; expected one, of type %u", g.recs.n, r ? rec_text(r) : "none", type);
-			}
 			if (!ok) {
-				known_bug("%s: a root past PATH_MAX that is a %s gives %zu records, the first of type %u%s (WALK_STRESS_KNOWN_BUG_LONG_ROOT)", backend_name(backend), i ? "link, not followed," : "file", g.recs.n, r ? r->type : 0, r && (r->flags & IOQ_WALK_REC_ERROR) ? ", an error" : "");
+				fail("%zu records, the first %s; expected one, of type %u", g.recs.n, r ? rec_text(r) : "none", type);
 			}
 			got_free(&g);
 		}
-		if (i >= 2 || WALK_STRESS_KNOWN_BUG_LONG_ROOT) {
-			check_walk_only(q, &s, rng_next(rng), backend_name(backend));
-		}
+		check_walk_only(q, &s, rng_next(rng), backend_name(backend));
 		bytes_free(&other);
 	}
 	ioq_destroy(q);
@@ -657,14 +647,11 @@ int main(void) {
 		fflush(stdout);
 	}
 	printf("walk_stress: most descriptors held with fd_limit 1, 2, 3, 8: %" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64 "\n", peak_fds_max[1], peak_fds_max[2], peak_fds_max[3], peak_fds_max[8]);
-	if (peak_fds_max[1] > 1) {
-		known_bug("fd_limit 1: walks held %" PRIu64 " descriptors at once (WALK_STRESS_KNOWN_BUG_FD_LIMIT)", peak_fds_max[1]);
-	}
 
 	for (int i = 0; i < SORTED; ++i) {
 		bytes_free(&sorted_streams[i]);
 	}
 	scratch_remove();
-	printf("walk_stress" HARNESS_LANE ": all passed in %.1f s%s; %u BUG lines (known engine bugs, their checks left out)\n", (double)(now_ns() - start) / 1e9, uring ? "" : " (io_uring skipped)", known_bugs_met);
+	printf("walk_stress" HARNESS_LANE ": all passed in %.1f s%s\n", (double)(now_ns() - start) / 1e9, uring ? "" : " (io_uring skipped)");
 	return 0;
 }

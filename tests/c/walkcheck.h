@@ -4,8 +4,6 @@
  * walk_race.c), with walkref.h (the reference walk, random trees) and
  * walkdrive.h (running a walk and judging it):
  *
- *  - the engine bugs known to the tests, each with a switch that runs the
- *    checks it breaks;
  *  - a scratch directory, removed on failure too, descriptors counted in
  *    /proc/self/fd, the seed ($IOQ_TEST_SEED), whether io_uring works;
  *  - a reference decoder of UTF-8 into UTF-16 (WHATWG's: each invalid
@@ -40,93 +38,6 @@
 
 /** How long the driver waits in one ioq_walk_wait(), in microseconds. */
 #define WC_WAIT_US 2000000
-
-/*
- * Engine bugs the tests know of.  Each switch is 0 by default, which leaves
- * out the checks the bug breaks (and says so where a test meets it); build
- * with -DWALK_STRESS_KNOWN_BUG_<NAME>=1 to run them: they fail until the bug
- * is fixed, and then the switch goes.
- */
-
-/**
- * WALK_STRESS_KNOWN_BUG_BFS_ORDER: breadth-first, a directory's
- * subdirectories join the emission list when it has been read, not when it
- * is emitted, so directories read out of order (gates answered together are
- * put back at the front of the to-do queue one after the other, so the last
- * is read first; or several workers) emit their subtrees out of order:
- * deeper records come before shallower ones, and sorted streams differ from
- * the order walk.h defines, and from run to run.
- */
-#ifndef WALK_STRESS_KNOWN_BUG_BFS_ORDER
-#  define WALK_STRESS_KNOWN_BUG_BFS_ORDER 0
-#endif
-
-/**
- * WALK_STRESS_KNOWN_BUG_DOUBLE_RELEASE: ioq_walk_release() of a batch
- * already given back is ignored only while that batch is still free or
- * being filled; once a worker has refilled and published it, the second
- * release puts it on the free list while it waits for the owner, who is
- * then given a batch a worker is writing.
- */
-#ifndef WALK_STRESS_KNOWN_BUG_DOUBLE_RELEASE
-#  define WALK_STRESS_KNOWN_BUG_DOUBLE_RELEASE 0
-#endif
-
-/**
- * WALK_STRESS_KNOWN_BUG_LONG_ROOT: a root of PATH_MAX bytes or more is
- * opened following its last component whatever the walk's `follow`, and
- * is never stat'ed when it cannot be opened as a directory: a link to a
- * directory is entered with IOQ_WALK_FOLLOW_NEVER, and a file gives an
- * ENOTDIR error instead of its record.
- */
-#ifndef WALK_STRESS_KNOWN_BUG_LONG_ROOT
-#  define WALK_STRESS_KNOWN_BUG_LONG_ROOT 0
-#endif
-
-/**
- * WALK_STRESS_KNOWN_BUG_STAT_TYPE: with IOQ_WALK_STAT, a record's type is
- * the listing's even when the stat attached to it, made later, says
- * otherwise (the name was replaced in between): a record can say
- * "directory" while its stat says "symlink".
- */
-#ifndef WALK_STRESS_KNOWN_BUG_STAT_TYPE
-#  define WALK_STRESS_KNOWN_BUG_STAT_TYPE 0
-#endif
-
-/**
- * WALK_STRESS_KNOWN_BUG_FD_LIMIT: ioq_walk_config::fd_limit is "the most
- * descriptors the walk may hold at once", but the root's stays open for
- * the whole walk and a directory is still opened next to it when the limit
- * is 1: the walk holds 2.
- */
-#ifndef WALK_STRESS_KNOWN_BUG_FD_LIMIT
-#  define WALK_STRESS_KNOWN_BUG_FD_LIMIT 0
-#endif
-
-/**
- * WALK_STRESS_KNOWN_BUG_COUNTERS_RACE: ioq_walk_counters() reads the peak
- * of descriptors held (ioq_walk::fds.peak) without the walk's lock, while
- * the workers of a walk still running (or cancelled, not yet destroyed)
- * update it under that lock: a data race (ThreadSanitizer reports it).
- * The tests read the counters only once a walk has ended.
- */
-#ifndef WALK_STRESS_KNOWN_BUG_COUNTERS_RACE
-#  define WALK_STRESS_KNOWN_BUG_COUNTERS_RACE 0
-#endif
-
-/** Known bugs met (their checks left out): said at the end. */
-static unsigned known_bugs_met;
-
-/** Say that a known bug showed (a line starting with BUG), and count it. */
-__attribute__((format(printf, 1, 2))) static inline void known_bug(const char *format, ...) {
-	va_list args;
-	va_start(args, format);
-	printf("BUG   ");
-	vprintf(format, args);
-	printf("\n");
-	va_end(args);
-	++known_bugs_met;
-}
 
 /*
  * Basics.

@@ -40,19 +40,19 @@ struct drive {
 	bool no_answers;
 	/** Take every gate question at once and answer in one call, in order (else at random: a few or many, in one call or two, in either order). */
 	bool one_answer;
+	/** Answer a gate only once its directory's record has been taken, as a program deciding on the record does (the spec must report every directory). */
+	bool answer_at_record;
 	/** Give nothing back before destroying (after a cancellation or a stop). */
 	bool keep_at_end;
 	/** Another thread waits in ioq_walk_wait(); the owner only polls; ioq_walk_stop_waits() ends it. */
 	bool waiter_thread;
-	/** The tree is fixed: a record's type must be its stat's (else they are counted). */
-	bool strict;
 	/** Another thread opens and closes descriptors meanwhile: the caller counts them. */
 	bool no_fd_check;
 };
 
 /** A drive with nothing special. */
 static inline struct drive drive_plain(uint64_t seed) {
-	struct drive d = {.seed = seed, .cancel_after = -1, .cancel_delay_us = -1, .destroy_after = -1, .strict = true};
+	struct drive d = {.seed = seed, .cancel_after = -1, .cancel_delay_us = -1, .destroy_after = -1};
 	return d;
 }
 
@@ -72,8 +72,6 @@ struct got {
 	bool stalled;
 	/** Error records seen, by op. */
 	uint32_t errors[8];
-	/** Records whose type is not their stat's (a tree changing under the walk). */
-	uint32_t mismatched;
 	/** The counters, read before destroying. */
 	double counters[IOQ_WALK_COUNTERS];
 };
@@ -156,7 +154,7 @@ static inline uint64_t batch_hash(const struct ioq_walk_batch *b) {
  * apart within the back; UTF-16 offsets as a TextDecoder would give over
  * the front text; names, flags, ops; stats where asked.
  */
-static inline void batch_take(const struct wspec *s, const struct ioq_walk_batch *b, const struct bytes *prefix, bool strict, struct got *g) {
+static inline void batch_take(const struct wspec *s, const struct ioq_walk_batch *b, const struct bytes *prefix, struct got *g) {
 	uint8_t term = (uint8_t)s->cfg.terminator;
 	if (b->count > b->rec_cap || (uint64_t)b->front + b->back > b->cap) {
 		fail("batch: %u records (room %u), %u + %u bytes of text (room %u)", b->count, b->rec_cap, b->front, b->back, b->cap);
@@ -270,11 +268,9 @@ static inline void batch_take(const struct wspec *s, const struct ioq_walk_batch
 			r.ino = b->stats[i].stx_ino;
 			r.mode = b->stats[i].stx_mode;
 			if (IFTODT(r.mode) != x->type) {
-				// In a tree changing under the walk, counted (see WALK_STRESS_KNOWN_BUG_STAT_TYPE)
-				if (strict || WALK_STRESS_KNOWN_BUG_STAT_TYPE) {
-					fail("record %u (%s): type %u, its stat's mode 0%o", i, shown((const char *)path, x->len), x->type, r.mode);
-				}
-				++g->mismatched;
+				// Even when the name was replaced between the listing and
+				// the stat: the record's type is then the stat's
+				fail("record %u (%s): type %u, its stat's mode 0%o", i, shown((const char *)path, x->len), x->type, r.mode);
 			}
 		}
 		if (error) {
@@ -288,8 +284,74 @@ static inline void batch_take(const struct wspec *s, const struct ioq_walk_batch
 	free(at16);
 }
 
-/** Answer the gated directories the walk asks about. */
-static inline void drive_answer(struct ioq_walk *w, const struct wspec *s, bool one, struct rng *rng, struct got *g) {
+/** Gates asked about whose directory's record has not come yet (drive::answer_at_record). */
+struct pending {
+	uint32_t *ids;
+	uint8_t *enter;
+	/** The directories' paths (owned). */
+	char **paths;
+	uint32_t *lens;
+	uint32_t n, cap;
+};
+
+/** Answer the pending gates whose directory is among records [from, g->recs.n). */
+static inline void pending_settle(struct ioq_walk *w, struct pending *p, const struct got *g, size_t from) {
+	for (uint32_t i = 0; i < p->n;) {
+		bool seen = false;
+		for (size_t j = from; j < g->recs.n && !seen; ++j) {
+			const struct rec *r = &g->recs.v[j];
+			seen = r->len == p->lens[i] && memcmp(r->path, p->paths[i], r->len) == 0;
+		}
+		if (!seen) {
+			++i;
+			continue;
+		}
+		int32_t ret = ioq_walk_decide(w, &p->ids[i], &p->enter[i], 1);
+		if (ret != 0) {
+			fail("ioq_walk_decide() at the record of %s = %d", shown(p->paths[i], p->lens[i]), ret);
+		}
+		free(p->paths[i]);
+		--p->n;
+		p->ids[i] = p->ids[p->n];
+		p->enter[i] = p->enter[p->n];
+		p->paths[i] = p->paths[p->n];
+		p->lens[i] = p->lens[p->n];
+	}
+}
+
+/** Hold a gate until its directory's record comes. */
+static inline void pending_push(struct pending *p, uint32_t id, uint8_t enter, const char *path, uint32_t len) {
+	if (p->n == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 16;
+		p->ids = wc_realloc(p->ids, p->cap * sizeof(*p->ids));
+		p->enter = wc_realloc(p->enter, p->cap);
+		p->paths = wc_realloc(p->paths, p->cap * sizeof(*p->paths));
+		p->lens = wc_realloc(p->lens, p->cap * sizeof(*p->lens));
+	}
+	p->ids[p->n] = id;
+	p->enter[p->n] = enter;
+	p->paths[p->n] = wc_dup(path, len);
+	p->lens[p->n] = len;
+	++p->n;
+}
+
+/** Free what is held (gates left unanswered die with the walk). */
+static inline void pending_free(struct pending *p) {
+	for (uint32_t i = 0; i < p->n; ++i) {
+		free(p->paths[i]);
+	}
+	free(p->ids);
+	free(p->enter);
+	free(p->paths);
+	free(p->lens);
+	memset(p, 0, sizeof(*p));
+}
+
+/**
+ * Answer the gated directories the walk asks about, now, or (with `p`)
+ * once their records have come (those that have come are answered now).
+ */
+static inline void drive_answer(struct ioq_walk *w, const struct wspec *s, bool one, struct rng *rng, struct got *g, struct pending *p) {
 	// Room for a few paths or many, for one directory or many
 	uint32_t cap = one ? 1u << 16 : 16u << rng_below(rng, 8);
 	uint32_t max = 3 * (one ? 256 : 1 + (uint32_t)rng_below(rng, 24));
@@ -310,10 +372,40 @@ static inline void drive_answer(struct ioq_walk *w, const struct wspec *s, bool 
 	if ((uint32_t)n * 3 > max) {
 		fail("ioq_walk_asked() = %d with room for %u", n, max / 3);
 	}
-	int32_t again = ioq_walk_asked(w, text, cap, meta, max);
-	if (again != -EBUSY) {
-		fail("ioq_walk_asked() before the answers = %d, expected -EBUSY", again);
+	// Asked again before the answers: only directories not asked about yet
+	// (each is asked about once), with ids of their own
+	uint8_t *text2 = wc_alloc(cap);
+	uint32_t *meta2 = wc_alloc(max * sizeof(*meta2));
+	int32_t again = ioq_walk_asked(w, text2, cap, meta2, max);
+	if (again < 0 && again != -EINVAL) {
+		fail("ioq_walk_asked() before the answers = %d", again);
 	}
+	for (int32_t j = 0; j < again; ++j) {
+		for (int32_t i = 0; i < n; ++i) {
+			if (meta2[3 * j] == meta[3 * i]) {
+				fail("ioq_walk_asked() gave id %u again before it was answered", meta[3 * i]);
+			}
+		}
+	}
+	if (again > 0) {
+		// Answered with the others: one list of both
+		uint32_t used = 0;
+		for (int32_t i = 0; i < n; ++i) {
+			used += meta[3 * i + 1] + 1;
+		}
+		uint32_t used2 = 0;
+		for (int32_t j = 0; j < again; ++j) {
+			used2 += meta2[3 * j + 1] + 1;
+		}
+		text = wc_realloc(text, used + used2);
+		memcpy(text + used, text2, used2);
+		cap = used + used2;
+		meta = wc_realloc(meta, (size_t)(n + again) * 3 * sizeof(*meta));
+		memcpy(meta + 3 * n, meta2, (size_t)again * 3 * sizeof(*meta));
+		n += again;
+	}
+	free(text2);
+	free(meta2);
 	uint32_t *ids = wc_alloc((size_t)n * sizeof(*ids));
 	uint8_t *enter = wc_alloc((size_t)n);
 	uint32_t pos = 0;
@@ -330,7 +422,18 @@ static inline void drive_answer(struct ioq_walk *w, const struct wspec *s, bool 
 		ids[i] = meta[3 * i];
 		enter[i] = gate_enters(s, r.path, r.len);
 		recs_push(&g->asked, r);
+		if (p) {
+			pending_push(p, ids[i], enter[i], r.path, r.len);
+		}
 		pos += len + 1;
+	}
+	if (p) {
+		pending_settle(w, p, g, 0);
+		free(ids);
+		free(enter);
+		free(text);
+		free(meta);
+		return;
 	}
 	// The answers in one call or in two, in either order
 	uint32_t split = one ? (uint32_t)n : (uint32_t)rng_below(rng, (uint64_t)n + 1);
@@ -409,6 +512,9 @@ static inline void walk_drive(struct ioq *q, const struct wspec *s, const struct
 	uint64_t *hashes = wc_alloc(nb * sizeof(*hashes));
 	uint32_t nheld = 0;
 	bool last = false, ready = false;
+	struct pending pending = {0};
+	/** Waits in a row that timed out while gates were held. */
+	uint32_t idle_waits = 0;
 	while (true) {
 		if (d->destroy_after >= 0 && g->batches >= (uint32_t)d->destroy_after) {
 			break;
@@ -430,6 +536,9 @@ static inline void walk_drive(struct ioq *q, const struct wspec *s, const struct
 				fail("ioq_walk_wait() = %d", wr);
 			}
 			ready = wr == 1;
+			if (wr == 0 && pending.n > 0 && ++idle_waits == 15) {
+				fail("gates answered at their records: no batch for %u s, %u gates held (first %s)", 15 * WC_WAIT_US / 1000000, pending.n, shown(pending.paths[0], pending.lens[0]));
+			}
 			continue;
 		}
 		ready = false;
@@ -461,7 +570,7 @@ static inline void walk_drive(struct ioq *q, const struct wspec *s, const struct
 			if (d->no_answers) {
 				break;
 			}
-			drive_answer(w, s, d->one_answer, &rng, g);
+			drive_answer(w, s, d->one_answer, &rng, g, d->answer_at_record ? &pending : NULL);
 			continue;
 		}
 		if (r < 0 || (uint32_t)r >= nb) {
@@ -476,7 +585,10 @@ static inline void walk_drive(struct ioq *q, const struct wspec *s, const struct
 			}
 		}
 		struct ioq_walk_batch *b = &batches[r];
-		batch_take(s, b, &prefix, d->strict, g);
+		size_t before = g->recs.n;
+		batch_take(s, b, &prefix, g);
+		pending_settle(w, &pending, g, before);
+		idle_waits = 0;
 		last = b->flags & IOQ_WALK_BATCH_LAST;
 		++g->batches;
 		hashes[nheld] = batch_hash(b);
@@ -489,7 +601,7 @@ static inline void walk_drive(struct ioq *q, const struct wspec *s, const struct
 				fail("batch %u changed while the owner held it", held[0]);
 			}
 			ioq_walk_release(w, held[0]);
-			if (WALK_STRESS_KNOWN_BUG_DOUBLE_RELEASE && rng_below(&rng, 8) == 0) {
+			if (rng_below(&rng, 8) == 0) {
 				// Released twice: ignored
 				ioq_walk_release(w, held[0]);
 			}
@@ -523,9 +635,8 @@ static inline void walk_drive(struct ioq *q, const struct wspec *s, const struct
 			fail("the waiting thread left with %d, expected -ECANCELED", waiter.last);
 		}
 	}
-	if (g->ended || WALK_STRESS_KNOWN_BUG_COUNTERS_RACE) {
-		ioq_walk_counters(w, g->counters, IOQ_WALK_COUNTERS);
-	}
+	// Read while workers may still run (cancelled): the counters are atomic
+	ioq_walk_counters(w, g->counters, IOQ_WALK_COUNTERS);
 	if (g->ended && !atomic_load(&requested)) {
 		if (g->counters[IOQ_WALK_COUNT_RECORDS] != (double)g->recs.n || g->counters[IOQ_WALK_COUNT_BATCHES] != (double)g->batches) {
 			fail("counters: %.0f records in %.0f batches, the owner took %zu in %u", g->counters[IOQ_WALK_COUNT_RECORDS], g->counters[IOQ_WALK_COUNT_BATCHES], g->recs.n, g->batches);
@@ -536,6 +647,7 @@ static inline void walk_drive(struct ioq *q, const struct wspec *s, const struct
 	if (after != fds && !d->no_fd_check) {
 		fail("%d descriptors open before the walk, %d after ioq_walk_destroy()", fds, after);
 	}
+	pending_free(&pending);
 	free(held);
 	free(hashes);
 	bytes_free(&blob);
@@ -609,9 +721,9 @@ static inline void recs_subset(const char *what, const struct recs *part, const 
 
 /**
  * The order's promises (walk.h): breadth-first, depths never go down; each
- * directory's record before everything below it (breadth- and depth-first),
- * or right after (post-order); depth-first and post-order, everything below
- * a directory in one run.  An error for a directory itself (it could not be
+ * directory's record before everything below it (breadth-first), right
+ * before it (depth-first), or right after (post-order); depth-first and
+ * post-order, everything below a directory in one run.  An error for a directory itself (it could not be
  * opened) counts as below it.
  */
 static inline void check_order(const char *what, const struct wspec *s, const struct recs *l) {
@@ -620,7 +732,7 @@ static inline void check_order(const char *what, const struct wspec *s, const st
 	uint32_t last_depth = 0;
 	for (size_t i = 0; i < l->n; ++i) {
 		const struct rec *r = &l->v[i];
-		if (s->cfg.order == IOQ_WALK_BFS && !(r->flags & IOQ_WALK_REC_ERROR) && WALK_STRESS_KNOWN_BUG_BFS_ORDER) {
+		if (s->cfg.order == IOQ_WALK_BFS && !(r->flags & IOQ_WALK_REC_ERROR)) {
 			if (r->depth < last_depth) {
 				fail("%s: breadth-first, %s at depth %u after depth %u", what, rec_text(r), r->depth, last_depth);
 			}
@@ -657,6 +769,9 @@ static inline void check_order(const char *what, const struct wspec *s, const st
 		}
 		if (s->cfg.order != IOQ_WALK_POST && lo < d->seq) {
 			fail("%s: %s comes before its directory %s", what, rec_text(&l->v[lo]), rec_text(d));
+		}
+		if (s->cfg.order == IOQ_WALK_DFS && lo != d->seq + 1) {
+			fail("%s: depth-first, %s is not right before what is below it (%u to %u, it at %u)", what, rec_text(d), lo, hi, d->seq);
 		}
 		if (s->cfg.order != IOQ_WALK_BFS && hi - lo + 1 != n) {
 			fail("%s: what is below %s is not in one run (%zu records from %u to %u)", what, rec_text(d), n, lo, hi);

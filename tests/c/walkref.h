@@ -28,6 +28,8 @@ struct rdir {
 	/** Post-order: its own record, after its subtree. */
 	struct rec self;
 	bool has_self;
+	/** Depth-first: how many of its parent's records come before its subtree. */
+	size_t at;
 	struct rdir **kids;
 	size_t nkids, cap;
 };
@@ -210,6 +212,7 @@ static inline void ref_entry(struct rwalk *rw, struct rdir *d, int fd, const cha
 	if (!kid) {
 		return;
 	}
+	kid->at = d->chunk.n;
 
 	struct bytes kp = {0};
 	bytes_add(&kp, prefix, plen);
@@ -333,13 +336,17 @@ static inline void ref_emit(const struct wspec *s, struct rdir *d, struct recs *
 		free(fifo);
 		return;
 	}
-	for (size_t i = 0; i < d->chunk.n; ++i) {
-		recs_push(out, d->chunk.v[i]);
-	}
-	for (size_t i = 0; i < d->nkids; ++i) {
-		ref_emit(s, d->kids[i], out);
-		if (d->kids[i]->has_self) {
-			recs_push(out, d->kids[i]->self);
+	// Depth-first, as find: each subtree right after the record before it
+	size_t k = 0;
+	for (size_t i = 0; i <= d->chunk.n; ++i) {
+		for (; k < d->nkids && d->kids[k]->at == i; ++k) {
+			ref_emit(s, d->kids[k], out);
+			if (d->kids[k]->has_self) {
+				recs_push(out, d->kids[k]->self);
+			}
+		}
+		if (i < d->chunk.n) {
+			recs_push(out, d->chunk.v[i]);
 		}
 	}
 }
@@ -401,6 +408,11 @@ static inline void ref_walk(const struct wspec *s, struct recs *out, struct recs
 		if (spec_reports(s, type, 0, name, sroot.data, sroot.len)) {
 			r.type = type;
 			r.flags |= IOQ_WALK_REC_ROOT;
+			// A root that is a link, followed (find -H and -L), says so
+			struct stat own;
+			if (follow && ref_stat_root(s->root, s->root_len, false, &own) == 0 && S_ISLNK(own.st_mode) && !S_ISLNK(st.st_mode)) {
+				r.flags |= IOQ_WALK_REC_FOLLOWED;
+			}
 			ref_stat(s, &r, &st);
 			if (s->cfg.order == IOQ_WALK_POST) {
 				top.self = r;
@@ -586,9 +598,16 @@ static inline size_t tree_random(struct rng *rng, const char *root, uint32_t fan
 	return entries;
 }
 
-/** Globs for names and prunes: classes, brackets, a newline, bytes that are not UTF-8. */
+/**
+ * Globs for names and prunes: classes, brackets, a newline, bytes that are
+ * not UTF-8.  The reference matches with fnmatch(3), byte by byte (the C
+ * locale), as glibc does in a UTF-8 locale for a pattern that is not UTF-8;
+ * the engine keeps a name's é one character (fnm.c lists this departure),
+ * so the stray \xc3 here is followed by a set that tells the two apart the
+ * same way both ways (it matches "lone\xc3f1", never "caf\xc3\xa9").
+ */
 static const char *const some_globs[] = {
-	"*", "f*", "d*", "*.txt", "*.[ch]", "[[:upper:]]*", "*[[:digit:]]", "?", "??*", "*\n*", "\xff*", ".*", "*\xc3*", "[!d]*", "*e*", "l[0-9]", "*\\**",
+	"*", "f*", "d*", "*.txt", "*.[ch]", "[[:upper:]]*", "*[[:digit:]]", "?", "??*", "*\n*", "\xff*", ".*", "*\xc3[!\xa9]*", "[!d]*", "*e*", "l[0-9]", "*\\**",
 };
 
 /** Suffixes. */
