@@ -52,9 +52,13 @@ export const TYPE_LETTERS: Record<string, number> = {
   D: -1,
 };
 
-/** -true and -false, and the options, which are true where they stand. */
-export function constant(name: string, value: boolean): FastPrimary {
-  return { name, fast: { none: true }, test: () => value };
+/**
+ * -true and -false, and the options, which are true where they stand.
+ * Only a true one leaves the fast path's chain as it is.
+ */
+export function constant(name: string, value: boolean): Primary | FastPrimary {
+  if (!value) return { name, test: () => false };
+  return { name, fast: { none: true }, test: () => true };
 }
 
 /** -name and -iname: the last component of the path (trailing slashes of a root ignored). */
