@@ -16,7 +16,9 @@
  * are: no JavaScript per entry.  Otherwise each record becomes a
  * `FindEntry` over the batch's bytes.  When the expression can `-prune`,
  * every directory is a gate the engine holds until its entry has been
- * visited.
+ * visited.  With scoped read access (lib/permissions.ts), each root is
+ * checked before it is walked and each directory before it is entered
+ * (gates again), as `walk()` checks them.
  *
  * @module
  */
@@ -29,6 +31,7 @@ import {
   type FastPlan,
   type FindEntry,
   type FindError,
+  findError,
   type FindStat,
   PRUNE,
   QUIT,
@@ -38,6 +41,7 @@ import {
 import { type BatchView, Engine, type EngineItem, type Gate } from "../lib/engine.ts";
 import { errnoName, errnoText } from "../lib/errors.ts";
 import { LAYOUT, WALK, WALK_LAYOUT } from "../lib/layout.ts";
+import { readScope, type WalkGuard } from "../lib/permissions.ts";
 import { IoQueue, queueCore } from "../lib/queue.ts";
 
 /**
@@ -61,6 +65,7 @@ export async function drive(plan: WalkPlan, target: DriveTarget): Promise<number
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /** Words per record. */
 const WORDS = WALK_LAYOUT.REC_SIZE / 4;
@@ -125,13 +130,17 @@ class Driver {
   /** Keys of directories pruned, and of every directory below one seen since. */
   readonly #pruned = new Set<string>();
   /** Gates asked about and not yet answered, by directory key. */
-  readonly #gates = new Map<string, number>();
+  readonly #gates = new Map<string, Gate>();
   /** Verdicts on directories whose gate has not come yet, by key. */
   readonly #verdicts = new Map<string, boolean>();
   /** The engine of the root being walked. */
   #engine: Engine | null = null;
   /** Whether its directories are gates (the expression can -prune). */
   #gated = false;
+  /** Read access, when it is scoped (looked at once). */
+  readonly #reads = readScope();
+  /** The read checks of the root being walked, when read access is scoped. */
+  #guard: WalkGuard | null = null;
 
   constructor(plan: WalkPlan, target: DriveTarget) {
     this.#plan = plan;
@@ -204,8 +213,11 @@ class Driver {
     this.#pruned.clear();
     this.#gates.clear();
     this.#verdicts.clear();
+    if (!this.#checkRoot(root)) return;
     const config = this.#config(fast);
     this.#gated = (config.flags & WALK.GATE) !== 0;
+    // (post-order here: nothing below the root is entered, see #checkRoot())
+    if (this.#guard?.gates && !this.#plan.postOrder) config.flags |= WALK.GATE;
     const engine = this.#engine = new Engine(queueCore(this.#queue), config, items);
     const rootLength = encoder.encode(root).length;
     try {
@@ -230,6 +242,36 @@ class Driver {
       this.#engine = null;
       await engine.close();
     }
+  }
+
+  /**
+   * Checks the root's read permission, and that the directories below it
+   * can be checked; reports it when not.
+   *
+   * @returns Whether to walk it.
+   */
+  #checkRoot(root: string): boolean {
+    const guard = this.#guard =
+      this.#reads?.walk(root, { follow: this.#plan.follow === "L", canonical: false }) ?? null;
+    let error = guard?.refused;
+    // (the engine cannot hold a directory at a gate and report it after its contents)
+    if (!error && guard?.gates && this.#plan.postOrder && this.#plan.maxDepth > 1) {
+      error = new Deno.errors.NotCapable(
+        "Cannot check read access below it in a post-order walk (-depth, -delete) when part " +
+          "of it may not be read or -L follows links; run again with the --allow-read flag",
+      );
+    }
+    if (!error) return true;
+    this.#target.error(encoder.encode(root), findError(error));
+    return false;
+  }
+
+  /** Whether the gated directory may be entered; reported when it may not be read. */
+  #mayEnter(gate: Gate): boolean {
+    const error = this.#guard?.enter(decoder.decode(gate.path));
+    if (!error) return true;
+    this.#target.error(gate.path, findError(error));
+    return false;
   }
 
   /** The fast path: a batch written (or counted) as it is; its errors reported. */
@@ -353,36 +395,41 @@ class Driver {
   /** Answers a directory's gate, now if it has come, else when it comes. */
   #answer(key: string, enter: boolean): void {
     if (!this.#gated) return;
-    const id = this.#gates.get(key);
-    if (id === undefined) {
+    const gate = this.#gates.get(key);
+    if (gate === undefined) {
       this.#verdicts.set(key, enter);
       return;
     }
     this.#gates.delete(key);
-    this.#engine?.decide([id], [enter]);
+    this.#engine?.decide([gate.id], [enter && this.#mayEnter(gate)]);
   }
 
-  /** Gates the engine asks about: answered at once when the verdict is known. */
+  /**
+   * Gates the engine asks about: answered at once when the verdict is known
+   * (or there is none to wait for: gates only for read checks).
+   */
   #ask(gates: Gate[]): void {
     const ids: number[] = [];
     const enter: boolean[] = [];
     for (const g of gates) {
+      if (!this.#gated || g.depth < this.#plan.minDepth) {
+        // No verdict to wait for (gated for read checks, or above -mindepth)
+        ids.push(g.id);
+        enter.push(this.#mayEnter(g));
+        continue;
+      }
       const key = dirKey(g.path, 0, g.path.length);
       const known = this.#verdicts.get(key);
-      if (g.depth < this.#plan.minDepth) {
-        // Never visited: always entered
-        ids.push(g.id);
-        enter.push(true);
-      } else if (known !== undefined) {
+      if (known !== undefined) {
         this.#verdicts.delete(key);
         ids.push(g.id);
-        enter.push(known);
+        enter.push(known && this.#mayEnter(g));
       } else if (this.#pruned.has(parentKey(g.path, 0, g.path.lastIndexOf(0x2f) + 1))) {
         this.#pruned.add(key);
         ids.push(g.id);
         enter.push(false);
       } else {
-        this.#gates.set(key, g.id);
+        this.#gates.set(key, g);
       }
     }
     this.#engine?.decide(ids, enter);

@@ -38,9 +38,14 @@ export class Extras {
     return this.#queue ??= new IoQueue({ depth: 16, threads: 1, backend: this.#backend });
   }
 
-  /** stat or lstat through the queue. */
+  /** stat or lstat through the queue (or the error, one the queue refused included). */
   async stat(path: Uint8Array, follow: boolean): Promise<FindStat | FindError> {
-    this.#q.stat(path, 0, { followSymlinks: follow });
+    try {
+      this.#q.stat(path, 0, { followSymlinks: follow });
+    } catch (error) {
+      // A path the program may not read (scoped --allow-read)
+      return findError(error as Error);
+    }
     const [done] = await this.#q.pop();
     if (done.op === "stat" && done.stat) return findStat(done.stat);
     return findError(done.error ?? new Error("stat failed"));
@@ -48,7 +53,12 @@ export class Extras {
 
   /** Whether a directory has no entries; an error is reported (and it is not empty). */
   async isEmpty(e: FindEntry): Promise<boolean> {
-    this.#q.opendir(e.path, 0);
+    try {
+      this.#q.opendir(e.path, 0);
+    } catch (error) {
+      this.#report(e.path, findError(error as Error));
+      return false;
+    }
     const [done] = await this.#q.pop();
     if (done.op !== "opendir" || !done.dir) {
       this.#report(e.path, findError(done.error ?? new Error("opendir failed")));

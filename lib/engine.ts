@@ -295,12 +295,6 @@ export class Engine implements Disposable {
     if (ret < 0) throw osError(ret, "walk");
   }
 
-  /** Answers every gate now: `enter(path, depth)` says whether to enter it. */
-  answer(enter: (path: Uint8Array, depth: number) => boolean): void {
-    const gates = this.asked();
-    this.decide(gates.map((g) => g.id), gates.map((g) => enter(g.path, g.depth)));
-  }
-
   /** The engine's counters (directories opened, getdents calls, ...). */
   counters(): Record<(typeof WALK_COUNTERS)[number], number> {
     const out = new Float64Array(WALK_COUNTERS.length);

@@ -39,6 +39,9 @@ function patternList(pattern: GlobPattern): (string | URL)[] {
  *   type, or a pattern the engine refuses (with the reason).
  * @throws {Deno.errors.PermissionDenied} (and other OS errors) When a
  *   directory that can match cannot be read and no `onError` is given.
+ * @throws {Deno.errors.NotCapable} Deno's own error, when read access is
+ *   scoped and does not cover the directory the patterns start from or one
+ *   that can match, and no `onError` is given (as for `walk()`).
  *
  * @example The TypeScript files below src, and the JSON files one level down
  * ```ts
@@ -91,6 +94,9 @@ async function* globAll(
  * @param options See `GlobOptions`.
  * @returns An iterator of `WalkEntry`.
  * @throws {TypeError} From the first `next()`, for an option of the wrong type.
+ * @throws {Deno.errors.NotCapable} Deno's own error, when read access is
+ *   scoped and does not cover the directory the patterns start from or one
+ *   that can match, and no `onError` is given (as for `walk()`).
  *
  * @example The Markdown files of a tree, sorted
  * ```ts

@@ -10,6 +10,7 @@ import { osError } from "./errors.ts";
 import { ffi } from "./ffi.ts";
 import { BACKEND, LAYOUT } from "./layout.ts";
 import { displayPath, encodePath, joinPath, type PathLike } from "./path.ts";
+import { type ReadScope, readScope } from "./permissions.ts";
 import { readStat } from "./stat.ts";
 
 /**
@@ -364,6 +365,8 @@ export class IoQueue implements Disposable, AsyncDisposable {
   readonly #depth: number;
   readonly #threads: number;
   readonly #backend: Backend;
+  /** Read access: scoped, `null` when granted everywhere (looked at once, on the first request). */
+  #reads: ReadScope | null | undefined;
 
   /**
    * Creates a queue and starts its worker threads.
@@ -454,6 +457,17 @@ export class IoQueue implements Disposable, AsyncDisposable {
     throw osError(ret, op, where);
   }
 
+  /**
+   * Refuses a path the program may not read, as Deno's calls do (a path
+   * relative to `at` is checked joined to it).
+   */
+  #mayRead(path: PathLike, at: Dir | undefined): void {
+    if (this.#reads === undefined) this.#reads = readScope();
+    if (this.#reads === null) return;
+    const text = displayPath(path);
+    this.#reads.check(at && !text.startsWith("/") ? joinPath(at.path, text) : text);
+  }
+
   /** The native handle of an `at` directory, checked to belong to this queue. */
   #at(op: string, at: Dir | undefined): number {
     if (at === undefined) return 0;
@@ -483,6 +497,9 @@ export class IoQueue implements Disposable, AsyncDisposable {
    * @param tag A number of yours, returned in the completion.
    * @param options `at` (resolve relative to an open directory) and `stat`.
    * @throws {TypeError} For a path with a NUL byte or an `at` of another queue.
+   * @throws {Deno.errors.NotCapable} For a path the program may not read
+   *   (`--allow-read` given other paths, or `--deny-read`), as Deno's own
+   *   calls throw it; nothing is requested.
    * @throws {Deno.errors.WouldBlock} With code `EAGAIN` when the queue is full.
    * @throws {Deno.errors.Interrupted} With code `EINTR` after `cancel()`.
    * @throws {Deno.errors.BadResource} When the queue or `at` is closed.
@@ -492,6 +509,7 @@ export class IoQueue implements Disposable, AsyncDisposable {
     checkTag("opendir", tag);
     const { at, stat = false } = options;
     const atHandle = this.#at("opendir", at);
+    if (this.#reads !== null) this.#mayRead(path, at);
     const { bytes, length } = encodePath(path);
     const flags = stat ? LAYOUT.OPENDIR_STAT : 0;
     const ret = this.#core.sym.ioq_opendir(ptr, atHandle, bytes, length, flags, tag);
@@ -530,6 +548,8 @@ export class IoQueue implements Disposable, AsyncDisposable {
    * @param tag A number of yours, returned in the completion.
    * @param options `at` and `followSymlinks`.
    * @throws {TypeError} For a path with a NUL byte or an `at` of another queue.
+   * @throws {Deno.errors.NotCapable} For a path the program may not read,
+   *   as for `opendir()`.
    * @throws {Deno.errors.WouldBlock} With code `EAGAIN` when the queue is full.
    * @throws {Deno.errors.Interrupted} With code `EINTR` after `cancel()`.
    * @throws {Deno.errors.BadResource} When the queue or `at` is closed.
@@ -539,6 +559,7 @@ export class IoQueue implements Disposable, AsyncDisposable {
     checkTag("stat", tag);
     const { at, followSymlinks = true } = options;
     const atHandle = this.#at("stat", at);
+    if (this.#reads !== null) this.#mayRead(path, at);
     const { bytes, length } = encodePath(path);
     const flags = followSymlinks ? 0 : LAYOUT.STAT_NOFOLLOW;
     const ret = this.#core.sym.ioq_stat(ptr, atHandle, bytes, length, flags, tag);

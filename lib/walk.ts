@@ -31,6 +31,10 @@ export type { WalkEntry, WalkOptions };
  *   type (naming it) or a root that is not a path.
  * @throws {Deno.errors.NotFound} (and other OS errors) When the root or a
  *   directory below it cannot be read and no `onError` is given.
+ * @throws {Deno.errors.NotCapable} Deno's own error, when read access is
+ *   scoped (`--allow-read=PATH`, `--deny-read`) and does not cover the root
+ *   or a directory below it, and no `onError` is given (see the README's
+ *   permissions section).
  *
  * @example Count the TypeScript files under a directory
  * ```ts
@@ -74,6 +78,10 @@ export function walk(
  * @throws {TypeError} From the first `next()`, for an option of the wrong type.
  * @throws {Deno.errors.NotFound} (and other OS errors) When the root or a
  *   directory below it cannot be read and no `onError` is given.
+ * @throws {Deno.errors.NotCapable} Deno's own error, when read access is
+ *   scoped (`--allow-read=PATH`, `--deny-read`) and does not cover the root
+ *   or a directory below it, and no `onError` is given (see the README's
+ *   permissions section).
  *
  * @example The Markdown files of a directory, sorted
  * ```ts

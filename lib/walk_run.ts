@@ -2,7 +2,8 @@
  * One walk's state, shared by `walk()` and `walkSync()`: it starts the
  * engine, takes its batches, turns records into `WalkEntry` objects (one
  * UTF-8 decode per batch), applies `match`/`skip`, answers the engine's
- * gates and reports errors.  The two iterators differ only in how they wait.
+ * gates (`skip`, and Deno's read permission: lib/permissions.ts) and
+ * reports errors.  The two iterators differ only in how they wait.
  *
  * @module
  */
@@ -10,6 +11,7 @@
 import { type BatchView, Engine } from "./engine.ts";
 import { osError } from "./errors.ts";
 import { DT, LAYOUT, WALK, WALK_LAYOUT } from "./layout.ts";
+import { readScope, type WalkGuard } from "./permissions.ts";
 import { IoQueue, queueCore } from "./queue.ts";
 import { readStat } from "./stat.ts";
 import { include, type WalkPlan } from "./walk_options.ts";
@@ -76,6 +78,16 @@ export class WalkRun {
   readonly #planner: () => WalkPlan;
   #plan: WalkPlan | undefined;
   #engine: Engine | null = null;
+  /** The read checks, when read access is scoped. */
+  #guard: WalkGuard | null = null;
+  /**
+   * Directories refused at their gate, by path (one error per gate: a
+   * directory reached twice through links is refused twice): each is
+   * reported where the walk reaches its entry, or at the end.
+   */
+  #refused: Map<string, Error[]> | null = null;
+  /** A refusal to report before anything else. */
+  #due: [Error, string] | null = null;
   /** A queue of the walk's own, closed at the end. */
   #own: IoQueue | null = null;
   /** A queue of the caller's. */
@@ -101,13 +113,22 @@ export class WalkRun {
     this.#breathMs = breathMs;
   }
 
-  /** Checks the options, makes or takes the queue, starts the engine. */
+  /** Checks the options and the root's read permission, makes or takes the queue, starts the engine. */
   start(): void {
     this.started = true;
     const plan = this.#plan = this.#planner();
     plan.signal?.throwIfAborted();
     if (plan.empty) {
       this.done = true;
+      return;
+    }
+    const guard = this.#guard = readScope()?.walk(plan.shown, {
+      follow: plan.config.follow === WALK.FOLLOW_ALWAYS,
+      canonical: (plan.config.flags & WALK.CANON) !== 0,
+    }) ?? null;
+    if (guard?.refused) {
+      this.done = true;
+      this.#report(guard.refused, plan.shown);
       return;
     }
     const given = plan.queue;
@@ -120,7 +141,10 @@ export class WalkRun {
       throw error;
     }
     if (plan.dedupe) this.#seen = new Set();
-    const engine = this.#engine = new Engine(core, plan.config, plan.items);
+    const config = guard?.gates
+      ? { ...plan.config, flags: plan.config.flags | WALK.GATE }
+      : plan.config;
+    const engine = this.#engine = new Engine(core, config, plan.items);
     if (plan.signal) {
       this.#onAbort = () => engine.cancel();
       plan.signal.addEventListener("abort", this.#onAbort, { once: true });
@@ -148,6 +172,11 @@ export class WalkRun {
     while (!this.done) {
       const plan = this.#plan!;
       plan.signal?.throwIfAborted();
+      if (this.#due) {
+        const [error, path] = this.#due;
+        this.#due = null;
+        this.#report(error, path);
+      }
       const engine = this.#engine!;
       if (engine.cancelled) {
         // Cancelled through the queue: stop now, even inside a batch
@@ -168,14 +197,38 @@ export class WalkRun {
       if (event.kind === "batch") {
         this.#open(event.batch);
       } else if (event.kind === "ask") {
-        engine.answer((path) => include(decoder.decode(path), undefined, undefined, plan.skip));
+        this.#answer(engine);
       } else if (event.kind === "end") {
         this.done = true;
+        const left = this.#refused ?? [];
+        this.#refused = null;
+        for (const [path, errors] of left) for (const error of errors) this.#report(error, path);
       } else {
         return WAIT;
       }
     }
     return DONE;
+  }
+
+  /**
+   * Answers the gates: a directory `skip` matches is not entered, nor one
+   * the program may not read (its error waits for the walk to reach it).
+   */
+  #answer(engine: Engine): void {
+    const { skip } = this.#plan!;
+    const guard = this.#guard;
+    const gates = engine.asked();
+    const enter = gates.map((gate) => {
+      const path = decoder.decode(gate.path);
+      if (skip && !include(path, undefined, undefined, skip)) return false;
+      const error = guard?.enter(path);
+      if (error) {
+        const refused = this.#refused ??= new Map();
+        refused.set(path, [...refused.get(path) ?? [], error]);
+      }
+      return error === undefined;
+    });
+    engine.decide(gates.map((gate) => gate.id), enter);
   }
 
   /** Waits off the event loop until the engine has more. */
@@ -217,6 +270,8 @@ export class WalkRun {
     const text = this.#text;
     const { match, skip } = plan;
     while (this.#i < b.count) {
+      // A refused directory was filtered out: its error first
+      if (this.#due) return undefined;
       if (++this.#sinceLook >= BREATH_EVERY) {
         this.#sinceLook = 0;
         if (performance.now() - this.#since >= this.#breathMs) return undefined;
@@ -231,6 +286,7 @@ export class WalkRun {
       const type = bytes[i * WALK_LAYOUT.REC_SIZE + WALK_LAYOUT.REC_TYPE];
       const off16 = words[w + 3];
       const path = text.slice(off16, off16 + words[w + 4]);
+      if (this.#refused?.size && this.#reached(path, flags)) continue;
       if (flags & WALK.REC_ROOT) {
         // @std/fs filters the root as given
         if (
@@ -261,6 +317,21 @@ export class WalkRun {
     this.#engine?.release(b);
     this.#batch = null;
     return undefined;
+  }
+
+  /**
+   * A refused directory's error is due once its entry has gone by.
+   *
+   * @returns Whether the entry is dropped: a symlink followed to a refused
+   *   target, which `@std/fs` walk does not yield either (its lstat of the
+   *   target is refused).
+   */
+  #reached(path: string, flags: number): boolean {
+    const errors = this.#refused!.get(path);
+    if (errors === undefined) return false;
+    if (errors.length === 1) this.#refused!.delete(path);
+    this.#due = [errors.shift()!, path];
+    return (flags & WALK.REC_FOLLOWED) !== 0;
   }
 
   /** The rarer parts of an entry: the root's name, raw bytes, a name apart, a stat. */
@@ -303,8 +374,14 @@ export class WalkRun {
         ancestor(path, up, plan.shown)
       }'`;
     }
-    if (!plan.onError) throw error;
-    plan.onError(error, path);
+    this.#report(error, path);
+  }
+
+  /** An error to onError, or thrown without one. */
+  #report(error: Error, path: string): void {
+    const { onError } = this.#plan!;
+    if (!onError) throw error;
+    onError(error, path);
   }
 
   /** What ending holds: stop listening to the signal, forget the batch. */
