@@ -7,7 +7,7 @@
 //!                                   by gcc under ASan+UBSan: a second lane, as
 //!                                   zig's clang has no ASan runtime
 //!   zig build bench-c               build and run the ring benchmark
-//!   zig build bench-walk            build bench/floor.c, pipe.c, engine.c, rusage.c
+//!   zig build bench-walk            build bench/floor.c, engine.c, rusage.c
 //!                                   into <prefix>/bin (deno task bench runs them)
 //!
 //! liburing comes from the system (Debian's liburing-dev), linked statically.
@@ -208,17 +208,17 @@ pub fn build(b: *std.Build) void {
         bench_step.dependOn(&run.step);
     }
 
-    // The walk benchmark's C programs: the kernel floor, the queue in C, the
-    // engine in C, a rusage wrapper; installed, not run (bench/run.ts runs them)
-    const walk_step = b.step("bench-walk", "Build bench/floor.c, pipe.c, engine.c and rusage.c into <prefix>/bin");
-    for ([_][]const u8{ "floor", "pipe", "engine", "rusage" }) |name| {
+    // The walk benchmark's C programs: the kernel floor, the engine in C, a
+    // rusage wrapper; installed, not run (bench/run.ts runs them)
+    const walk_step = b.step("bench-walk", "Build bench/floor.c, bench/engine.c and bench/rusage.c into <prefix>/bin");
+    for ([_][]const u8{ "floor", "engine", "rusage" }) |name| {
         const exe = b.addExecutable(.{
             .name = b.fmt("ioq-bench-{s}", .{name}),
             .target = target,
             .optimize = .ReleaseFast,
             .link_libc = true,
         });
-        if (std.mem.eql(u8, name, "pipe") or std.mem.eql(u8, name, "engine")) addIoq(b, exe, uring, &.{});
+        if (std.mem.eql(u8, name, "engine")) addIoq(b, exe, uring, &.{});
         exe.addCSourceFile(.{ .file = b.path(b.fmt("bench/{s}.c", .{name})), .flags = &warn_flags });
         exe.linkSystemLibrary("pthread");
         walk_step.dependOn(&b.addInstallArtifact(exe, .{}).step);
