@@ -33,7 +33,7 @@
 import type { Probe } from "./inproc.ts";
 import type { BenchPrograms } from "./native.ts";
 import { cliCommand, runMeasured, type RusageReport } from "./whole.ts";
-import { alternate, CACHE, DENO, progress, REPO } from "./util.ts";
+import { alternate, CACHE, DENO, progress } from "./util.ts";
 
 /** One layer (a row of the table). */
 export interface Layer {
@@ -322,9 +322,4 @@ export async function diagnose(root: string, programs: BenchPrograms): Promise<D
   if (run.status !== 0) errors.push(`polled run: status ${run.status}, ${run.stderr.trim()}`);
   else result.threads = run;
   return result;
-}
-
-/** The repository-relative form of a command, for the report. */
-export function shown(command: string[]): string {
-  return command.join(" ").replace(DENO, "deno").replaceAll(`${REPO}/`, "");
 }

@@ -152,7 +152,8 @@ export function targets(res: Results, labels: string[]): Target[] {
       const x = ioq && others.length && !c?.mismatches.length
         ? paired(ioq.wall, fastestOf(others))
         : why(label, c, kind === "cold" ? res.coldNote : undefined);
-      const text = ioq ? `${medians([ioq, ...others])} (medians); ioq ÷ fastest` : "";
+      const over = others.length > 1 ? "the fastest" : others[0]?.tool.label;
+      const text = ioq ? `${medians([ioq, ...others])} (medians); ioq ÷ ${over}` : "";
       out.push(ratioTarget(`CLI, whole process, ${kind}: ${label}`, goal, x, text, (r) => r <= 1));
     }
   }
@@ -218,7 +219,7 @@ export function targets(res: Results, labels: string[]): Target[] {
 }
 
 /** The targets table. */
-export function targetsTable(list: Target[]): string {
+function targetsTable(list: Target[]): string {
   const verdict = (h: boolean | null) => h === null ? "not measured" : h ? "holds" : "**misses**";
   return table(
     ["target", "goal", "measured", "verdict"],

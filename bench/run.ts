@@ -27,7 +27,9 @@ import { barChart } from "./svg.ts";
 import { describe, ensureTree } from "./tree.ts";
 import { DEFAULT_PARAMS } from "./tree_plan.ts";
 import { CACHE, DENO, exists, output, parseFlags, progress, REPO } from "./util.ts";
-import { compare, type Comparison, dropCaches, toolbox } from "./whole.ts";
+import { compare, dropCaches, toolbox } from "./whole.ts";
+
+const SECTIONS = "inproc,layers,lag,rss,warm,filters,cold";
 
 const USAGE = `Usage: deno task bench [options]
 
@@ -39,10 +41,13 @@ Runs every ioq benchmark; writes bench/results/<date>-<host>.{md,svg} and latest
   --no-cold         leave out the cold runs
   --tree PATH       also compare whole processes on PATH, warm (repeatable)
   --jobs N          tree generator workers (default: CPUs, at most 4)
+  --only LIST       run only these sections, comma-separated (default: all of
+                    ${SECTIONS})
   --no-save         print the report only
 `;
 
-const SECTIONS = "inproc,layers,lag,rss,warm,filters,cold";
+/** The V8 flag of the extra RSS row: V8's young generation capped at 4 MiB a semispace. */
+const SMALL_YOUNG_GEN = "--max-semi-space-size=4";
 
 const flags = (() => {
   try {
@@ -64,7 +69,7 @@ const flags = (() => {
   }
 })();
 if (flags.help) {
-  console.log(USAGE + `  --only LIST       run only these sections (of ${SECTIONS})\n`);
+  console.log(USAGE);
   Deno.exit(0);
 }
 const started = performance.now();
@@ -86,42 +91,41 @@ const smallLabel = `synthetic ${int(small.manifest.stats.total)}`;
 const bigEntries = 1_000_000;
 const bigLabel = `synthetic ${int(bigEntries)}`;
 const big = flags["no-big"] ? undefined : await ensureTree({ entries: bigEntries }, { jobs });
-const linuxRoot = `${CACHE}/linux/linux-source-6.1`;
-const linuxLabel = "Linux 6.1 source";
-const absent: Results["absent"] = [];
-if (!big) absent.push({ label: bigLabel, why: "left out (--no-big)" });
-const linux = exists(linuxRoot) ? linuxRoot : undefined;
-if (!linux) {
-  absent.push({
-    label: linuxLabel,
-    why: `not extracted at bench/.cache/linux/linux-source-6.1: \`cd bench/.cache && ` +
-      `apt-get download linux-source-6.1 && mkdir -p linux && dpkg-deb --fsys-tarfile ` +
-      `linux-source-6.1_*.deb | tar -xO ./usr/src/linux-source-6.1.tar.xz | tar -xJ -C linux\``,
-  });
-}
 const { tools, versions, missing } = await toolbox();
 const pick = (...keys: string[]) => tools.filter((t) => keys.includes(t.key));
 
-/** A tree the bench walks: its label, root, entries (null: counted by the walkers) and rounds. */
+/** A tree the bench walks: its label, root, entries (null: unknown) and rounds. */
 interface Walked {
   label: string;
   root: string;
   entries: number | null;
   rounds: number;
 }
-const trees: Walked[] = [
-  { label: smallLabel, root: small.root, entries: small.manifest.stats.total, rounds },
-  ...linux ? [{ label: linuxLabel, root: linux, entries: null, rounds }] : [],
-  ...big ? [{ label: bigLabel, root: big.root, entries: bigEntries, rounds: bigRounds }] : [],
-];
 
-// Entries of the Linux tree: what find counts (every tool must agree with it)
-if (linux) {
+/** The Linux source when it is extracted, with find's count of it; else why not. */
+async function linuxTree(label: string): Promise<Walked | { label: string; why: string }> {
+  const root = `${CACHE}/linux/linux-source-6.1`;
+  if (!exists(root)) {
+    return {
+      label,
+      why: "not extracted at bench/.cache/linux/linux-source-6.1: `cd bench/.cache && apt-get " +
+        "download linux-source-6.1 && mkdir -p linux && dpkg-deb --fsys-tarfile " +
+        "linux-source-6.1_*.deb | tar -xO ./usr/src/linux-source-6.1.tar.xz | tar -xJ -C linux`",
+    };
+  }
   const find = pick("find")[0];
-  const out = find ? await output(find.pre[0], [linux]) : undefined;
-  trees[1].entries = out ? out.stdout.split("\n").length - 1 : null;
+  const out = find ? await output(find.pre[0], [root]) : undefined;
+  return { label, root, entries: out ? out.stdout.split("\n").length - 1 : null, rounds };
 }
 
+const linux = await linuxTree("Linux 6.1 source");
+const absent: Results["absent"] = "why" in linux ? [linux] : [];
+if (!big) absent.push({ label: bigLabel, why: "left out (--no-big)" });
+const trees: Walked[] = [
+  { label: smallLabel, root: small.root, entries: small.manifest.stats.total, rounds },
+  ...("why" in linux ? [] : [linux]),
+  ...big ? [{ label: bigLabel, root: big.root, entries: bigEntries, rounds: bigRounds }] : [],
+];
 const std = stdSource();
 const res: Results = {
   machine: [],
@@ -139,117 +143,105 @@ const res: Results = {
   footer: "",
 };
 
-// In process, layers, NOPs: one probe process
-if (only.has("inproc") || only.has("layers")) {
-  const probe = new Probe(std);
-  try {
-    if (only.has("inproc")) {
-      const walkers = await loadWalkers(probe, std);
-      for (const t of trees.filter((t) => t.label !== bigLabel && t.entries)) {
-        res.inproc.push(await inProcess(probe, walkers, t.label, t.root, t.entries!, t.rounds));
-      }
-      say("NOP throughput");
-      res.nops = await nops(probe);
-    }
-    if (only.has("layers")) {
-      res.layers = await measureLayers(
-        probe,
-        programs,
-        smallLabel,
-        small.root,
-        small.manifest.stats.total,
-        rounds,
-      );
-      say("the CLI's diagnostic runs (--cpu-prof, threads)");
-      res.diagnostics = await diagnose(small.root, programs);
-    }
-  } finally {
-    await probe.close();
-  }
+/** Seconds each section took, for the footer. */
+const timings: string[] = [];
+
+/** Runs a section when --only allows it, and times it. */
+async function section(name: string, run: () => Promise<void>): Promise<void> {
+  if (!only.has(name)) return;
+  const t0 = performance.now();
+  await run();
+  timings.push(`${name} ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 
-// Event-loop lag and peak RSS: fresh processes
-if (only.has("lag")) {
+/** The probe process of the in-process and layer sections, started on first use. */
+let probe: Probe | undefined;
+const probeOf = () => probe ??= new Probe(std);
+
+/** Predicates for progress lines (" -newer ROOT"). */
+const shown = (predicates: string[], root: string) =>
+  predicates.map((p) => ` ${p === root ? "ROOT" : p}`).join("");
+
+/** Compares tools on a tree, warm or cold. */
+const comparisons = async (t: Walked, keys: string[], predicates: string[] = [], cold = false) =>
+  await compare(t.label, t.root, pick(...keys), {
+    rusage: programs.rusage,
+    rounds: t.rounds,
+    predicates,
+    expected: t.entries ?? undefined,
+    cold,
+    say: (m) =>
+      progress(`bench: ${cold ? "cold" : "warm"}${shown(predicates, t.root)}, ${m}`, false),
+  });
+
+try {
+  await section("inproc", async () => {
+    const walkers = await loadWalkers(probeOf(), std);
+    for (const t of trees.filter((t) => t.label !== bigLabel && t.entries)) {
+      res.inproc.push(await inProcess(probeOf(), walkers, t.label, t.root, t.entries!, t.rounds));
+    }
+    say("NOP throughput");
+    res.nops = await nops(probeOf());
+  });
+  await section("layers", async () => {
+    const total = small.manifest.stats.total;
+    res.layers = await measureLayers(probeOf(), programs, smallLabel, small.root, total, rounds);
+    say("the CLI's diagnostic runs (--cpu-prof, threads)");
+    res.diagnostics = await diagnose(small.root, programs);
+  });
+} finally {
+  await probe?.close();
+}
+await section("lag", async () => {
   say("event-loop lag");
   for (const walker of ["idle", "load", "sync", "ioq", "ioq", "ioq"]) {
     res.lags.push({ ...await lagProbe(small.root, walker), tree: smallLabel });
   }
   if (big) res.lags.push({ ...await lagProbe(big.root, "ioq"), tree: bigLabel });
-}
-if (only.has("rss")) {
+});
+await section("rss", async () => {
   say("peak RSS");
-  res.rss.push(await rssProbe(programs.rusage, "the library loaded, a queue opened", "-", 0, 3));
-  res.rss.push(
-    await rssProbe(
-      programs.rusage,
-      `walk() of ${smallLabel}`,
-      small.root,
-      small.manifest.stats.total,
-      3,
-    ),
-  );
+  const rss = (label: string, root: string, entries: number, runs = 3, v8Flags?: string) =>
+    rssProbe(programs.rusage, label, root, entries, runs, v8Flags);
+  res.rss.push(await rss("the library loaded, a queue opened", "-", 0));
+  res.rss.push(await rss(`walk() of ${smallLabel}`, small.root, small.manifest.stats.total));
   if (big) {
-    res.rss.push(await rssProbe(programs.rusage, `walk() of ${bigLabel}`, big.root, bigEntries, 3));
-    res.rss.push(
-      await rssProbe(
-        programs.rusage,
-        `walk() of ${bigLabel}`,
-        big.root,
-        bigEntries,
-        1,
-        "--max-semi-space-size=4",
-      ),
-    );
+    res.rss.push(await rss(`walk() of ${bigLabel}`, big.root, bigEntries));
+    res.rss.push(await rss(`walk() of ${bigLabel}`, big.root, bigEntries, 1, SMALL_YOUNG_GEN));
   }
-}
-
-// Whole processes, warm, then with predicates
-const comparisons = async (
-  t: Walked,
-  keys: string[],
-  predicates: string[] = [],
-  cold = false,
-): Promise<Comparison> =>
-  await compare(t.label, t.root, pick(...keys), {
-    rusage: programs.rusage,
-    rounds: cold ? Math.min(coldRounds, t.rounds) : t.rounds,
-    predicates,
-    expected: t.entries ?? undefined,
-    cold,
-    say: (m) => progress(`bench: ${cold ? "cold" : "warm"}, ${m}`, false),
-  });
-const plain = ["ioq", "ioq-count", "bfs", "fd", "find"];
-if (only.has("warm")) {
-  Deno.mkdirSync(`${CACHE}/empty`, { recursive: true });
-  const extra = ((flags.tree as string[] | undefined) ?? []).map((root) => ({
-    label: root,
-    root,
-    entries: null,
-    rounds,
-  }));
-  const empty = { label: "empty directory (start-up)", root: `${CACHE}/empty`, entries: 1, rounds };
-  for (const t of [empty, ...trees, ...extra]) res.warm.push(await comparisons(t, plain));
-}
-if (only.has("filters")) {
+});
+await section("warm", async () => {
+  const empty = `${CACHE}/empty`;
+  Deno.mkdirSync(empty, { recursive: true });
+  const extra = ((flags.tree as string[] | undefined) ?? [])
+    .map((root) => ({ label: root, root, entries: null, rounds }));
+  const start = { label: "empty directory (start-up)", root: empty, entries: 1, rounds };
+  const plain = ["ioq", "ioq-count", "bfs", "fd", "find"];
+  for (const t of [start, ...trees, ...extra]) res.warm.push(await comparisons(t, plain));
+});
+await section("filters", async () => {
   for (const t of trees) {
+    // Not targets: 3 rounds at most, 1 on the big tree
+    const once = { ...t, entries: null, rounds: t.label === bigLabel ? 1 : Math.min(rounds, 3) };
     for (
       const predicates of [["-name", "*.c"], ["-type", "f", "-size", "+10k"], ["-newer", t.root]]
     ) {
-      const once = { ...t, entries: null, rounds: Math.min(t.rounds, 3) };
       res.filters.push(await comparisons(once, ["ioq", "bfs", "find"], predicates));
     }
   }
-}
-
+});
 // Cold, last: it drops the caches
-if (only.has("cold") && !flags["no-cold"]) {
+res.coldNote = flags["no-cold"] || !only.has("cold") ? "left out (--no-cold or --only)" : undefined;
+await section("cold", async () => {
+  if (res.coldNote) return;
   const why = Deno.uid() !== 0 ? "not root: the caches cannot be dropped" : await dropCaches();
   if (why) res.coldNote = why;
-  else for (const t of trees) res.cold.push(await comparisons(t, ["ioq", "bfs-j4"], [], true));
-} else {
-  res.coldNote = "left out (--no-cold or --only)";
-}
-progress("bench: done");
+  for (const t of why ? [] : trees) {
+    const cold = { ...t, rounds: Math.min(coldRounds, t.rounds) };
+    res.cold.push(await comparisons(cold, ["ioq", "bfs-j4"], [], true));
+  }
+});
+say("done");
 
 // The report
 const cpu = (await output("sh", ["-c", "grep -m1 'model name' /proc/cpuinfo"])).stdout;
@@ -273,19 +265,18 @@ res.machine = [
   ["ioq library", library],
   ["load average", `${loadBefore} at the start, ${loadavg()} at the end (1, 5, 15 min)`],
 ];
-const linuxAbout = `${
-  int(trees[1]?.entries ?? 0)
-} entries (find's count), Debian's linux-source-6.1`;
 res.trees = [
   { label: smallLabel, root: small.root, about: describe(small.manifest.stats) },
   ...big ? [{ label: bigLabel, root: big.root, about: describe(big.manifest.stats) }] : [],
-  ...linux ? [{ label: linuxLabel, root: linux, about: linuxAbout }] : [],
+  ...("why" in linux ? [] : [{
+    ...linux,
+    about: `${int(linux.entries ?? 0)} entries (find's count), Debian's linux-source-6.1`,
+  }]),
 ].map((t) => ({ ...t, root: t.root.replace(`${REPO}/`, "") }));
 const seconds = ((performance.now() - started) / 1000).toFixed(0);
-res.footer = `Run: \`deno task bench${
-  Deno.args.length ? " " + Deno.args.join(" ") : ""
-}\`, ${seconds} s.`;
-const list = targets(res, [smallLabel, bigLabel, linuxLabel]);
+const command = `deno task bench${Deno.args.length ? " " + Deno.args.join(" ") : ""}`;
+res.footer = `Run: \`${command}\`, ${seconds} s (${timings.join(", ")}).`;
+const list = targets(res, [smallLabel, bigLabel, linux.label]);
 const report = `# ioq benchmarks — ${date}, ${host}\n\n` + render(res, list);
 console.log(report);
 if (!flags["no-save"]) {

@@ -153,12 +153,16 @@ export async function alternate<T>(
   }
 }
 
-/** Writes a progress line to stderr (over the previous one on a terminal). */
+/**
+ * Writes a progress line to stderr, after the seconds since the process
+ * started (over the previous line on a terminal, unless `keep`).
+ */
 export function progress(message: string, keep = true): void {
+  const line = `[${(performance.now() / 1000).toFixed(0).padStart(4)} s] ${message}`;
   const enc = new TextEncoder();
   if (Deno.stderr.isTerminal()) {
-    Deno.stderr.writeSync(enc.encode(`\r\x1b[K${message}${keep ? "\n" : ""}`));
+    Deno.stderr.writeSync(enc.encode(`\r\x1b[K${line}${keep ? "\n" : ""}`));
   } else {
-    Deno.stderr.writeSync(enc.encode(`${message}\n`));
+    Deno.stderr.writeSync(enc.encode(`${line}\n`));
   }
 }
