@@ -176,7 +176,8 @@ export async function inProcess(
   const mismatches: string[] = [];
   const live = walkers.filter((w) => !w.skipped);
   await alternate(live, rounds, async (w, round) => {
-    progress(`bench: in process, ${tree}: ${w.label}, round ${round + 1}`, false);
+    const when = round < 0 ? "warm-up round" : `round ${round + 1} of ${rounds}`;
+    progress(`bench: in process, ${tree}: ${w.label}, ${when}`, false);
     const m = await probe.run([w.key, root, "auto"]);
     if (m.error) throw new Error(`${w.label} on ${root}: ${m.error}`);
     if (m.count !== expected && w.count !== m.count) {

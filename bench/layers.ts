@@ -227,7 +227,8 @@ export async function measureLayers(
   Deno.mkdirSync(`${CACHE}/empty`, { recursive: true });
   await alternate(layers, rounds, async (l, round) => {
     if (l.skipped) return;
-    progress(`bench: layers, round ${round + 1} of ${rounds}: ${l.id}`, false);
+    const when = round < 0 ? "warm-up round" : `round ${round + 1} of ${rounds}`;
+    progress(`bench: layers, ${when}: ${l.id}`, false);
     await runLayer(l, probe, programs, expected, round);
   }, true);
   return { tree, entries: expected, rounds, backend: info.backend, workers: info.threads, layers };

@@ -490,7 +490,8 @@ export function chartGroups(res: Results): BarGroup[] {
     const ioq = byKey(c, "ioq");
     const bars = c.runs.filter((r) => !r.unsupported).map((r) => {
       const s = stats(r.wall);
-      const note = ioq && !r.tool.ioq ? `ioq ÷ ${ratio(paired(ioq.wall, r.wall).median)}` : "";
+      const x = ioq && !r.tool.ioq ? ratio(paired(ioq.wall, r.wall).median) : "";
+      const note = x && `ioq ÷ ${r.tool.label}: ${x}`;
       return { label: r.tool.label, ...s, note, highlight: r.tool.ioq };
     });
     return { title: c.tree, bars: bars.sort((a, b) => a.median - b.median) };
