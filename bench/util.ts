@@ -1,9 +1,19 @@
 /**
- * Small helpers shared by the benchmark scripts: command-line flags,
- * statistics and number formatting.  No dependencies.
+ * What every benchmark script shares: where the repository is, command-line
+ * flags, running a command, alternating rounds and their statistics,
+ * progress on stderr.  No dependencies.
  *
  * @module
  */
+
+/** The repository's root, without a trailing slash. */
+export const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+
+/** Scratch and generated trees: bench/.cache. */
+export const CACHE = `${REPO}/bench/.cache`;
+
+/** The Deno running the bench, for every Deno process it starts. */
+export const DENO = Deno.execPath();
 
 /** The kind of value a flag takes. */
 export type FlagKind = "boolean" | "number" | "string" | "strings";
@@ -50,54 +60,109 @@ export function parseFlags(argv: string[], spec: Record<string, FlagKind>, usage
   return out;
 }
 
-/** The median of a non-empty list. */
-export function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
+/** Whether a path exists (following symlinks). */
+export function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The absolute path of an executable on PATH, or undefined. */
+export function which(name: string): string | undefined {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    if (!dir) continue;
+    const path = `${dir}/${name}`;
+    try {
+      const info = Deno.statSync(path);
+      if (info.isFile && info.mode !== null && (info.mode & 0o111) !== 0) return path;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** What a finished command left. */
+export interface Output {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to its end (stdin closed, stdout and stderr piped), never throwing. */
+export async function output(
+  cmd: string,
+  args: string[],
+  options: { env?: Record<string, string> } = {},
+): Promise<Output> {
+  try {
+    const out = await new Deno.Command(cmd, {
+      args,
+      cwd: REPO,
+      env: options.env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = (b: Uint8Array) => new TextDecoder().decode(b);
+    return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+  } catch (error) {
+    return { code: 127, stdout: "", stderr: `${cmd}: ${(error as Error).message}` };
+  }
+}
+
+/** A sample's median and range. */
+export interface Stats {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
+/** The median and range of a list's finite values (NaN fields when there are none). */
+export function stats(values: number[]): Stats {
+  const s = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (s.length === 0) return { median: NaN, min: NaN, max: NaN, n: 0 };
   const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return { median, min: s[0], max: s[s.length - 1], n: s.length };
 }
 
-/** Formats an integer with thousands separators. */
-export function int(n: number): string {
-  return Math.round(n).toLocaleString("en-US");
+/**
+ * Runs every item once per round, alternating: round r starts with item r
+ * (mod their number), so no item always runs first, last or after the same
+ * neighbour.  A warm-up round first, not recorded, when asked.
+ *
+ * @param items What to run.
+ * @param rounds Recorded rounds.
+ * @param run Runs one item; `round` is -1 for the warm-up.
+ * @param warmup Whether to run a warm-up round first.
+ */
+export async function alternate<T>(
+  items: T[],
+  rounds: number,
+  run: (item: T, round: number) => Promise<void>,
+  warmup = false,
+): Promise<void> {
+  if (warmup) { for (const item of items) await run(item, -1); }
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < items.length; i++) await run(items[(round + i) % items.length], round);
+  }
 }
 
-/** Formats milliseconds as a short duration ("812 ms", "1.23 s"). */
-export function ms(n: number): string {
-  if (n >= 1000) return `${(n / 1000).toFixed(n >= 10_000 ? 1 : 2)} s`;
-  if (n >= 10) return `${n.toFixed(0)} ms`;
-  return `${n.toFixed(2)} ms`;
-}
-
-/** Formats seconds with three decimals. */
-export function sec(msValue: number): string {
-  return (msValue / 1000).toFixed(3);
-}
-
-/** Formats a ratio ("0.84x"). */
-export function ratio(n: number): string {
-  return `${n >= 10 ? n.toFixed(1) : n.toFixed(2)}x`;
-}
-
-/** Formats a rate per second ("1.23 M/s", "456 k/s"). */
-export function rate(n: number): string {
-  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M/s`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k/s`;
-  return `${n.toFixed(0)} /s`;
-}
-
-/** Renders a markdown table. */
-export function table(head: string[], rows: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
-  return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
-}
-
-/** Writes a progress message to stderr: over the same line on a terminal. */
-export function progress(message: string, done = false): void {
+/**
+ * Writes a progress line to stderr, after the seconds since the process
+ * started (over the previous line on a terminal, unless `keep`).
+ */
+export function progress(message: string, keep = true): void {
+  const line = `[${(performance.now() / 1000).toFixed(0).padStart(4)} s] ${message}`;
   const enc = new TextEncoder();
   if (Deno.stderr.isTerminal()) {
-    Deno.stderr.writeSync(enc.encode(`\r\x1b[K${message}${done ? "\n" : ""}`));
+    Deno.stderr.writeSync(enc.encode(`\r\x1b[K${line}${keep ? "\n" : ""}`));
   } else {
-    Deno.stderr.writeSync(enc.encode(`${message}\n`));
+    Deno.stderr.writeSync(enc.encode(`${line}\n`));
   }
 }
