@@ -29,6 +29,12 @@ struct wglob_pos {
 	uint8_t flags;
 	/** The next position (not for WGLOB_END). */
 	uint8_t next;
+	/**
+	 * WGLOB_STARS: where it goes for no directory at all (the entry it is
+	 * applied to stands for it), or itself where it cannot (see
+	 * wglob_skip()).
+	 */
+	uint8_t skip;
 	/** WGLOB_NAME: the compiled glob. */
 	struct fnm *fnm;
 	/** WGLOB_LITERAL: the name, NUL-terminated, and its length. */
@@ -128,9 +134,31 @@ static int wglob_segment(struct wglob_pos *p, const uint8_t *seg, size_t len, ui
 	return fnm_compile(seg, len, fflags, &p->fnm, NULL);
 }
 
+/**
+ * Where a `**` at position p goes for no directory, in a pattern whose end
+ * is at `last` (an include pattern ending in `**` has an end for
+ * directories only at last + 1).
+ *
+ * An include pattern is applied segment by segment as expandGlob does: a
+ * `**` stands for the directory it is applied to (and what lies below), so
+ * it ends at that entry only if it is a directory.  An exclude pattern is
+ * one regular expression on the whole path, as globToRegExp builds it:
+ * there `**` can stand for no directory only when a segment follows it (a
+ * final one needs a name after its slash), and without globstar it is a
+ * `*`.
+ */
+static uint8_t wglob_skip(uint32_t p, uint32_t last, uint8_t flags, bool exclude) {
+	if (!exclude) {
+		return (uint8_t)(p + 1 == last ? last + 1 : p + 1);
+	}
+	bool skips = (flags & WGLOB_GLOBSTAR) && p + 1 < last;
+	return (uint8_t)(skips ? p + 1 : p);
+}
+
 int wglob_add(struct wglob *g, const uint8_t *pat, uint32_t len, uint8_t flags, bool exclude) {
 	// Count the segments first: all or nothing
 	uint32_t segs = 0;
+	bool stars_last = false;
 	for (uint32_t i = 0; i < len;) {
 		while (i < len && pat[i] == '/') {
 			++i;
@@ -139,11 +167,15 @@ int wglob_add(struct wglob *g, const uint8_t *pat, uint32_t len, uint8_t flags, 
 			break;
 		}
 		++segs;
+		uint32_t start = i;
 		while (i < len && pat[i] != '/') {
 			++i;
 		}
+		stars_last = i - start == 2 && pat[start] == '*' && pat[start + 1] == '*';
 	}
-	if (g->n + segs + 1 > WGLOB_MAX) {
+	// An include pattern ending in `**` needs an end for directories only
+	bool dir_end = stars_last && !exclude;
+	if (g->n + segs + 1 + dir_end > WGLOB_MAX) {
 		return -ENOSPC;
 	}
 
@@ -177,10 +209,22 @@ int wglob_add(struct wglob *g, const uint8_t *pat, uint32_t len, uint8_t flags, 
 		p->next = (uint8_t)(g->n + 1);
 		++g->n;
 	}
-	struct wglob_pos *end = &g->pos[g->n];
+	uint32_t last = g->n;
+	struct wglob_pos *end = &g->pos[g->n++];
 	end->kind = WGLOB_END;
 	end->flags = flags;
-	wglob_set bit = wglob_bit(g->n);
+	if (dir_end) {
+		struct wglob_pos *alt = &g->pos[g->n];
+		alt->kind = WGLOB_END;
+		alt->flags = flags | WGLOB_DIRS;
+		g->inc_end |= wglob_bit(g->n);
+		g->dirs_only |= wglob_bit(g->n);
+		++g->n;
+	}
+	for (uint32_t p = first; p < last; ++p) {
+		g->pos[p].skip = wglob_skip(p, last, flags, exclude);
+	}
+	wglob_set bit = wglob_bit(last);
 	if (exclude) {
 		g->exc_start |= wglob_bit(first);
 		g->exc_end |= bit;
@@ -191,12 +235,11 @@ int wglob_add(struct wglob *g, const uint8_t *pat, uint32_t len, uint8_t flags, 
 			g->dirs_only |= bit;
 		}
 	}
-	for (uint32_t p = first; p < g->n; ++p) {
+	for (uint32_t p = first; p < last; ++p) {
 		if (g->pos[p].kind != WGLOB_NOTHING) {
 			g->going |= wglob_bit(p);
 		}
 	}
-	++g->n;
 	return 0;
 }
 
@@ -204,14 +247,14 @@ bool wglob_active(const struct wglob *g) {
 	return g && g->inc_start != 0;
 }
 
-/** Add what positions stand for without another segment (`**` for no directory). */
+/** Add what positions stand for without another segment (`**` for no directory: its skip). */
 static wglob_set wglob_close(const struct wglob *g, wglob_set set) {
 	wglob_set todo = set;
 	while (todo) {
 		uint32_t p = (uint32_t)__builtin_ctzll(todo);
 		todo &= todo - 1;
 		if (g->pos[p].kind == WGLOB_STARS) {
-			wglob_set next = wglob_bit(g->pos[p].next);
+			wglob_set next = wglob_bit(g->pos[p].skip);
 			if (!(set & next)) {
 				set |= next;
 				todo |= next;

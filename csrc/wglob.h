@@ -15,7 +15,8 @@
  *
  * `**` follows @std/fs expandGlob: it stands for the directory it is
  * applied to and everything below it (with globstar), or for the directory
- * and its entries (without).
+ * and its entries (without); applied to anything but a directory (a file,
+ * a symlink not followed), it stands for nothing.
  */
 
 #ifndef IOQ_WGLOB_H
@@ -62,8 +63,9 @@ void wglob_free(struct wglob *g);
  *         WGLOB_* flags.
  * @param exclude
  *         Whether it excludes.
- * @return 0; -ENOSPC past WGLOB_MAX positions; -EINVAL for a segment fnm
- *         refuses; -ENOMEM.
+ * @return 0; -ENOSPC past WGLOB_MAX positions (a position per segment,
+ *         one for the end, and one more for an include pattern ending in
+ *         `**`); -EINVAL for a segment fnm refuses; -ENOMEM.
  */
 int wglob_add(struct wglob *g, const uint8_t *pat, uint32_t len, uint8_t flags, bool exclude);
 
