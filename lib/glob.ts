@@ -8,7 +8,14 @@
  * @module
  */
 
-import { type GlobOptions, planGlob, resolve, type SplitPattern } from "./glob_plan.ts";
+import {
+  type GlobOptions,
+  type GlobPlan,
+  planGlob,
+  planSplit,
+  resolve,
+  type SplitPattern,
+} from "./glob_plan.ts";
 import { WalkIterator, WalkSyncIterator } from "./walk_iterator.ts";
 import type { WalkEntry } from "./walk_run.ts";
 import { walk, walkSync } from "./walk.ts";
@@ -29,7 +36,10 @@ function patternList(pattern: GlobPattern): (string | URL)[] {
  * ioq's `depth` below the walk's start, and `stat` when asked).  The walk
  * runs in C: a pattern such as `src/**\/*.ts` opens `src` directly and
  * lists only what can match; `*\/*.json` opens the first level only.
- * Entries come in walk order (breadth-first), not sorted.
+ * Entries come in walk order (breadth-first), not sorted.  A pattern whose
+ * literal part runs through a file matches nothing (`expandGlob` throws
+ * `NotADirectory` there); see `GlobOptions.exclude` for how excludes
+ * depart from it.
  *
  * @param pattern A glob (`*`, `?`, `[...]` with POSIX classes, `{a,b}`,
  *   `**`, extended globs), a `file:` URL, or a list of them.
@@ -146,14 +156,9 @@ async function* levelGlob(p: SplitPattern, options: GlobOptions): AsyncGenerator
     const next = new Map<string, WalkEntry>();
     for (const m of matches) {
       if (!m.isDirectory) continue;
-      if (segment === "..") {
-        const parent = resolve(m.path, "..");
-        for await (const e of walk(parent, { maxDepth: 0, queue: options.queue })) {
-          next.set(parent, { ...e, path: parent });
-        }
-        continue;
+      for await (const e of new WalkIterator(() => planStep(m.path, segment, options))) {
+        next.set(e.path, e);
       }
-      for await (const e of glob(segment, below(options, m.path))) next.set(e.path, e);
     }
     matches = [...next.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
@@ -167,34 +172,45 @@ function* levelGlobSync(p: SplitPattern, options: GlobOptions): Generator<WalkEn
     const next = new Map<string, WalkEntry>();
     for (const m of matches) {
       if (!m.isDirectory) continue;
-      if (segment === "..") {
-        const parent = resolve(m.path, "..");
-        for (const e of walkSync(parent, { maxDepth: 0, queue: options.queue })) {
-          next.set(parent, { ...e, path: parent });
-        }
-        continue;
+      for (const e of new WalkSyncIterator(() => planStep(m.path, segment, options))) {
+        next.set(e.path, e);
       }
-      for (const e of globSync(segment, below(options, m.path))) next.set(e.path, e);
     }
     matches = [...next.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
   yield* finish(matches, p, options);
 }
 
-/** Options for one step below `dir`: excludes kept absolute from the first root. */
-function below(options: GlobOptions, dir: string): GlobOptions {
+/**
+ * One step of a levelled pattern from the directory `dir`: what `segment`
+ * matches among its entries (a glob, even without glob syntax), or for
+ * `..` its parent; either way unless excluded.  Directories are kept for
+ * the next step (finish() filters the last).  Excludes stay relative to
+ * the first root.
+ */
+function planStep(dir: string, segment: string, options: GlobOptions): GlobPlan {
   const root = resolve(options.root ?? Deno.cwd());
-  return { ...options, root: dir, exclude: options.exclude?.map((e) => resolve(root, e)) };
+  const step: SplitPattern = segment === ".."
+    ? { fixed: resolve(dir, ".."), rest: [], dirsOnly: false }
+    : { fixed: dir, rest: [segment], dirsOnly: false };
+  return planSplit([step], {
+    ...options,
+    includeDirs: true,
+    exclude: options.exclude?.map((e) => resolve(root, e)),
+  });
 }
 
-/** The fixed root's entry, or none when it does not exist. */
+/**
+ * The fixed root's entry, or none when it does not exist (or a file is on
+ * its way, as the steered walk finds nothing there).
+ */
 async function rootEntry(path: string, options: GlobOptions): Promise<WalkEntry[]> {
   try {
     const out: WalkEntry[] = [];
     for await (const e of walk(path, { maxDepth: 0, queue: options.queue })) out.push(e);
     return out;
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return [];
+    if (missing(error)) return [];
     throw error;
   }
 }
@@ -204,9 +220,14 @@ function rootEntrySync(path: string, options: GlobOptions): WalkEntry[] {
   try {
     return Array.from(walkSync(path, { maxDepth: 0, queue: options.queue }));
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return [];
+    if (missing(error)) return [];
     throw error;
   }
+}
+
+/** Whether an error says a path is not there (ENOENT, or ENOTDIR for a file on the way). */
+function missing(error: unknown): boolean {
+  return error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory;
 }
 
 /** The last level's matches, filtered as `expandGlob` filters them. */

@@ -26,8 +26,13 @@ export interface GlobOptions {
    */
   root?: string;
   /**
-   * Patterns of paths to leave out (relative to `root`): neither yielded
-   * nor entered.
+   * Patterns of paths to leave out, relative to `root`: an excluded path is
+   * neither yielded nor entered (`dir/**` leaves out what is below `dir`,
+   * `dir` leaves out `dir` and so all of it).  Two departures from
+   * `expandGlob`: they apply to a pattern without glob syntax too (it
+   * yields such a path even when excluded), and they are relative to
+   * `root`, the cwd by default, for every pattern (for an absolute pattern
+   * without `root`, it resolves them from `/`).
    *
    * @default {[]}
    */
@@ -240,6 +245,24 @@ export interface GlobPlan extends WalkPlan {
  * @throws {TypeError} For an option or pattern of the wrong type, naming it.
  */
 export function planGlob(patterns: (string | URL)[], options: GlobOptions): GlobPlan {
+  checkOptions(options);
+  const split = patterns.map((pattern) => {
+    if (typeof pattern !== "string" && !(pattern instanceof URL)) {
+      throw new TypeError(
+        `Cannot glob: a pattern must be a string or a file: URL, not ${describe(pattern)}`,
+      );
+    }
+    const text = typeof pattern === "string" ? pattern : decoder.decode(rootBytes(pattern));
+    if (text.includes("\0")) {
+      throw new TypeError(`Cannot glob '${text}': the pattern contains a NUL byte`);
+    }
+    return splitPattern(text, options.root, options.globstar ?? true);
+  });
+  return planSplit(split, options);
+}
+
+/** Checks glob()'s options.  @throws {TypeError} For one of the wrong type, naming it. */
+function checkOptions(options: GlobOptions): void {
   if (options === null || typeof options !== "object") {
     throw new TypeError(`Cannot glob: the options must be an object, not ${describe(options)}`);
   }
@@ -257,7 +280,6 @@ export function planGlob(patterns: (string | URL)[], options: GlobOptions): Glob
     gitignore = false,
     signal,
     onError,
-    queue,
   } = options;
   if (root !== undefined && typeof root !== "string") {
     throw new TypeError(`Cannot glob: root must be a string, not ${describe(root)}`);
@@ -290,19 +312,33 @@ export function planGlob(patterns: (string | URL)[], options: GlobOptions): Glob
   if (onError !== undefined && typeof onError !== "function") {
     throw new TypeError(`Cannot glob: onError must be a function, not ${describe(onError)}`);
   }
+}
 
-  const split = patterns.map((pattern) => {
-    const text = typeof pattern === "string" ? pattern : decoder.decode(rootBytes(pattern as URL));
-    if (typeof pattern !== "string" && !(pattern instanceof URL)) {
-      throw new TypeError(
-        `Cannot glob: a pattern must be a string or a file: URL, not ${describe(pattern)}`,
-      );
-    }
-    if (text.includes("\0")) {
-      throw new TypeError(`Cannot glob '${text}': the pattern contains a NUL byte`);
-    }
-    return splitPattern(text, root, globstar);
-  });
+/**
+ * Plans one walk for patterns already split, with checked options: the
+ * patterns without `..` after a glob segment steer it, the others are
+ * left for `glob()` to expand level by level.  A step of those is a
+ * pattern split by hand: one segment below a directory, matched as a glob
+ * even when it has no glob syntax, as expandGlob matches every segment
+ * after the first glob.
+ */
+export function planSplit(split: SplitPattern[], options: GlobOptions): GlobPlan {
+  const {
+    root,
+    exclude = [],
+    includeDirs = true,
+    followSymlinks = false,
+    canonicalize = true,
+    extended = true,
+    globstar = true,
+    caseInsensitive = false,
+    stat = false,
+    sort = false,
+    gitignore = false,
+    signal,
+    onError,
+    queue,
+  } = options;
   const steered = split.filter((p) => !p.rest.includes(".."));
   const levelled = split.filter((p) => p.rest.includes(".."));
 
