@@ -3,19 +3,14 @@
  * steering a walk in C: names matched per directory on the worker threads,
  * literal names looked up without listing their directory, directories no
  * pattern can match below never opened, `exclude` patterns pruned in C.
- * Several patterns share one walk.
+ * Patterns that start in the same directory share one walk.
  *
  * @module
  */
 
-import {
-  type GlobOptions,
-  type GlobPlan,
-  planGlob,
-  planSplit,
-  resolve,
-  type SplitPattern,
-} from "./glob_plan.ts";
+import { type GlobOptions, planGlob, planWalk, resolve, type SplitPattern } from "./glob_plan.ts";
+import { IoQueue } from "./queue.ts";
+import type { WalkPlan } from "./walk_options.ts";
 import { WalkIterator, WalkSyncIterator } from "./walk_iterator.ts";
 import type { WalkEntry } from "./walk_run.ts";
 import { walk, walkSync } from "./walk.ts";
@@ -69,31 +64,36 @@ export function glob(
   return globAll(patternList(pattern), options);
 }
 
-/** The steered walk, then the patterns it cannot steer, each path once. */
+/**
+ * The walks of the patterns, then the patterns they cannot steer, each
+ * path once; several walks share one queue (the caller's, or one of their
+ * own, closed at the end).
+ */
 async function* globAll(
   patterns: (string | URL)[],
   options: GlobOptions,
 ): AsyncGenerator<WalkEntry> {
-  let levelled: SplitPattern[] = [];
-  const iterator = new WalkIterator(() => {
-    const plan = planGlob(patterns, options);
-    levelled = plan.levelled;
-    // Paths the other patterns yield too are yielded once
-    if (plan.levelled.length > 0) plan.dedupe = true;
-    return plan;
-  });
-  const seen = new Set<string>();
-  for await (const entry of iterator) {
-    if (levelled.length > 0) seen.add(entry.path);
-    yield entry;
-  }
-  for (const p of levelled) {
-    for await (const entry of levelGlob(p, options)) {
-      if (seen.has(entry.path)) continue;
-      seen.add(entry.path);
-      yield entry;
+  const plan = planGlob(patterns, options);
+  const several = plan.walks.length + plan.levelled.length > 1;
+  await using own = several ? ownQueue(options) : undefined;
+  const o = own ? { ...options, queue: own } : options;
+  const seen = several ? new Set<string>() : undefined;
+  const fresh = (path: string) => !seen || (!seen.has(path) && !!seen.add(path));
+  for (const walkPlan of plan.walks) {
+    for await (const entry of new WalkIterator(() => ({ ...walkPlan, queue: o.queue }))) {
+      if (fresh(entry.path)) yield entry;
     }
   }
+  for (const p of plan.levelled) {
+    for await (const entry of levelGlob(p, o)) {
+      if (fresh(entry.path)) yield entry;
+    }
+  }
+}
+
+/** A queue for several walks, unless the caller gave one. */
+function ownQueue(options: GlobOptions): IoQueue | undefined {
+  return options.queue instanceof IoQueue ? undefined : new IoQueue(options.queue);
 }
 
 /**
@@ -125,23 +125,20 @@ export function globSync(
 
 /** globAll(), blocking. */
 function* globAllSync(patterns: (string | URL)[], options: GlobOptions): Generator<WalkEntry> {
-  let levelled: SplitPattern[] = [];
-  const iterator = new WalkSyncIterator(() => {
-    const plan = planGlob(patterns, options);
-    levelled = plan.levelled;
-    if (plan.levelled.length > 0) plan.dedupe = true;
-    return plan;
-  });
-  const seen = new Set<string>();
-  for (const entry of iterator) {
-    if (levelled.length > 0) seen.add(entry.path);
-    yield entry;
+  const plan = planGlob(patterns, options);
+  const several = plan.walks.length + plan.levelled.length > 1;
+  using own = several ? ownQueue(options) : undefined;
+  const o = own ? { ...options, queue: own } : options;
+  const seen = several ? new Set<string>() : undefined;
+  const fresh = (path: string) => !seen || (!seen.has(path) && !!seen.add(path));
+  for (const walkPlan of plan.walks) {
+    for (const entry of new WalkSyncIterator(() => ({ ...walkPlan, queue: o.queue }))) {
+      if (fresh(entry.path)) yield entry;
+    }
   }
-  for (const p of levelled) {
-    for (const entry of levelGlobSync(p, options)) {
-      if (seen.has(entry.path)) continue;
-      seen.add(entry.path);
-      yield entry;
+  for (const p of plan.levelled) {
+    for (const entry of levelGlobSync(p, o)) {
+      if (fresh(entry.path)) yield entry;
     }
   }
 }
@@ -188,12 +185,12 @@ function* levelGlobSync(p: SplitPattern, options: GlobOptions): Generator<WalkEn
  * the next step (finish() filters the last).  Excludes stay relative to
  * the first root.
  */
-function planStep(dir: string, segment: string, options: GlobOptions): GlobPlan {
+function planStep(dir: string, segment: string, options: GlobOptions): WalkPlan {
   const root = resolve(options.root ?? Deno.cwd());
   const step: SplitPattern = segment === ".."
     ? { fixed: resolve(dir, ".."), rest: [], dirsOnly: false }
     : { fixed: dir, rest: [segment], dirsOnly: false };
-  return planSplit([step], {
+  return planWalk([step], {
     ...options,
     includeDirs: true,
     exclude: options.exclude?.map((e) => resolve(root, e)),

@@ -207,20 +207,6 @@ export function splitPattern(
   return { fixed, rest: segments.slice(i).filter((s) => s !== ""), dirsOnly };
 }
 
-/** The deepest directory above (or at) every one of some absolute paths. */
-function commonRoot(paths: string[]): string {
-  const parts = paths.map((p) => p.split("/").filter((s) => s !== ""));
-  const first = parts[0];
-  let n = 0;
-  while (n < first.length && parts.every((p) => p[n] === first[n])) n++;
-  return `/${first.slice(0, n).join("/")}`;
-}
-
-/** Escapes a literal name for a glob segment. */
-function escapeName(name: string): string {
-  return name.replace(/[*?{}[\]()|+@!\\]/g, (c) => `\\${c}`);
-}
-
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -234,13 +220,18 @@ function describe(value: unknown): string {
 }
 
 /** What `glob()` does, once its patterns and options are checked. */
-export interface GlobPlan extends WalkPlan {
+export interface GlobPlan {
+  /** The walks of the patterns the engine steers: one per fixed root. */
+  walks: WalkPlan[];
   /** Patterns with `..` after a glob segment, which the engine cannot steer (done level by level). */
   levelled: SplitPattern[];
 }
 
 /**
- * Checks the patterns and options and plans one walk for them all.
+ * Checks the patterns and options and plans their walks: one per fixed
+ * root, which the patterns starting there share.  A pattern's literal part
+ * is where its walk starts, reached as `expandGlob` reaches it, by its
+ * path (through links, named as written), never by walking down to it.
  *
  * @throws {TypeError} For an option or pattern of the wrong type, naming it.
  */
@@ -258,7 +249,17 @@ export function planGlob(patterns: (string | URL)[], options: GlobOptions): Glob
     }
     return splitPattern(text, options.root, options.globstar ?? true);
   });
-  return planSplit(split, options);
+  const byRoot = new Map<string, SplitPattern[]>();
+  for (const p of split) {
+    if (p.rest.includes("..")) continue;
+    const group = byRoot.get(p.fixed);
+    if (group) group.push(p);
+    else byRoot.set(p.fixed, [p]);
+  }
+  return {
+    walks: [...byRoot.values()].map((group) => planWalk(group, options)),
+    levelled: split.filter((p) => p.rest.includes("..")),
+  };
 }
 
 /** Checks glob()'s options.  @throws {TypeError} For one of the wrong type, naming it. */
@@ -315,14 +316,12 @@ function checkOptions(options: GlobOptions): void {
 }
 
 /**
- * Plans one walk for patterns already split, with checked options: the
- * patterns without `..` after a glob segment steer it, the others are
- * left for `glob()` to expand level by level.  A step of those is a
- * pattern split by hand: one segment below a directory, matched as a glob
- * even when it has no glob syntax, as expandGlob matches every segment
- * after the first glob.
+ * Plans the walk of patterns that share a fixed root, with checked
+ * options.  (A step of a levelled pattern is such a pattern, split by hand:
+ * one segment below a directory, matched as a glob even when it has no
+ * glob syntax, as expandGlob matches every segment after the first glob.)
  */
-export function planSplit(split: SplitPattern[], options: GlobOptions): GlobPlan {
+export function planWalk(patterns: SplitPattern[], options: GlobOptions): WalkPlan {
   const {
     root,
     exclude = [],
@@ -339,9 +338,6 @@ export function planSplit(split: SplitPattern[], options: GlobOptions): GlobPlan
     onError,
     queue,
   } = options;
-  const steered = split.filter((p) => !p.rest.includes(".."));
-  const levelled = split.filter((p) => p.rest.includes(".."));
-
   let flags = WALK.STD;
   if (stat) flags |= WALK.STAT;
   if (sort) flags |= WALK.SORT;
@@ -352,9 +348,7 @@ export function planSplit(split: SplitPattern[], options: GlobOptions): GlobPlan
   if (extended) itemFlags |= WALK.ITEM_EXTGLOB;
   if (globstar) itemFlags |= WALK.ITEM_GLOBSTAR;
 
-  // One walk from the fixed roots' common ancestor: what lies between it
-  // and a pattern's fixed root becomes literal segments of that pattern
-  const base = steered.length ? commonRoot(steered.map((p) => p.fixed)) : "/";
+  const base = patterns[0].fixed;
   const baseBytes = encoder.encode(base);
   const items: EngineItem[] = [
     { kind: WALK.ITEM_ROOT, bytes: baseBytes },
@@ -362,13 +356,12 @@ export function planSplit(split: SplitPattern[], options: GlobOptions): GlobPlan
     { kind: WALK.ITEM_ROOT_PREFIX, bytes: encoder.encode(base === "/" ? "/" : `${base}/`) },
     { kind: WALK.ITEM_BASE, bytes: baseBytes },
   ];
-  for (const p of steered) {
-    const between = p.fixed.slice(base.length).split("/").filter((s) => s !== "").map(escapeName);
+  for (const p of patterns) {
     // (A pattern that is all literal has no segment left: it matches the root itself)
     items.push({
       kind: WALK.ITEM_GLOB,
       flags: itemFlags | (p.dirsOnly ? WALK.ITEM_DIRS : 0),
-      bytes: encoder.encode([...between, ...p.rest].join("/")),
+      bytes: encoder.encode(p.rest.join("/")),
     });
   }
   const absRoot = resolve(root ?? Deno.cwd());
@@ -404,11 +397,10 @@ export function planSplit(split: SplitPattern[], options: GlobOptions): GlobPlan
     skip: undefined,
     exts: undefined,
     includeDirs,
-    empty: steered.length === 0,
+    empty: false,
     signal,
     onError,
     queue,
-    levelled,
     dedupe: followSymlinks,
   };
 }
