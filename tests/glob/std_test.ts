@@ -127,6 +127,10 @@ testBackends(
               const { pattern, options, cwd } = randomCase(rand, tree, mode);
               await expectStdGlob(pattern, options, backend, cwd);
             }
+            // Several patterns in one walk: what std gives for any of them
+            const { options, cwd } = randomCase(rand, tree, mode);
+            const patterns = [0, 1, 2].map(() => randomCase(rand, tree, mode).pattern);
+            await expectStdGlob(patterns, options, backend, cwd);
           } finally {
             await Deno.remove(tree.base, { recursive: true });
           }

@@ -127,6 +127,15 @@ export async function stdGlobKeys(pattern: string, options: GlobOptions): Promis
   return entries.filter((e) => !excluded(e.path)).map(globKey).sort();
 }
 
+/** What std gives for one pattern or another, each path once. */
+async function unionKeys(patterns: string[], options: GlobOptions): Promise<string[]> {
+  const keys = new Set<string>();
+  for (const p of patterns) for (const k of await stdGlobKeys(p, options)) keys.add(k);
+  const paths = [...keys].map((k) => k.slice(4, k.lastIndexOf(" ")));
+  assertEquals(new Set(paths).size, paths.length, "std gives a path as two different entries");
+  return [...keys].sort();
+}
+
 /** Checks that no path comes twice. */
 export function assertOnce(entries: WalkEntry[], label: string): void {
   const seen = new Set<string>();
@@ -138,17 +147,18 @@ export function assertOnce(entries: WalkEntry[], label: string): void {
 
 /**
  * Globs with glob() and globSync() (on `backend`) and with std, and checks
- * they give the same entries, each path once.  Runs in `cwd` when given.
+ * they give the same entries, each path once.  Several patterns give what
+ * std gives for one or another.  Runs in `cwd` when given.
  */
 export async function expectStdGlob(
-  pattern: string,
+  pattern: string | string[],
   options: GlobOptions,
   backend: Backend,
   cwd?: string,
 ): Promise<WalkEntry[]> {
   const body = async () => {
     const label = describe(pattern, options);
-    const want = await stdGlobKeys(pattern, options);
+    const want = await unionKeys(typeof pattern === "string" ? [pattern] : pattern, options);
     const queued = { ...options, queue: { backend } };
     const got = await ioqGlob(pattern, queued);
     assertOnce(got, label);
@@ -178,19 +188,22 @@ export async function stdTestdata(): Promise<string> {
 }
 
 /**
- * Runs a glob's walk on the engine alone (no permission gates: run with
- * read access everywhere) and returns how many directories it opened.
+ * Runs a glob's walks on the engine alone (no permission gates: run with
+ * read access everywhere) and returns how many directories they opened.
  */
 export async function globOpens(pattern: string[], options: GlobOptions = {}): Promise<number> {
-  const plan = planGlob(pattern, options);
+  let opens = 0;
   await using queue = new IoQueue();
-  using engine = new Engine(queueCore(queue), plan.config, plan.items);
-  while (true) {
-    const event = engine.next();
-    if (event.kind === "batch") engine.release(event.batch);
-    else if (event.kind === "none") await engine.wait();
-    else if (event.kind === "end") break;
-    else throw new Error("the engine asked about a gate: run with read access everywhere");
+  for (const plan of planGlob(pattern, options).walks) {
+    using engine = new Engine(queueCore(queue), plan.config, plan.items);
+    while (true) {
+      const event = engine.next();
+      if (event.kind === "batch") engine.release(event.batch);
+      else if (event.kind === "none") await engine.wait();
+      else if (event.kind === "end") break;
+      else throw new Error("the engine asked about a gate: run with read access everywhere");
+    }
+    opens += engine.counters().opens;
   }
-  return engine.counters().opens;
+  return opens;
 }
