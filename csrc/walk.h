@@ -431,6 +431,7 @@ enum ioq_walk_layout_word {
 	IOQ_WALK_LAYOUT_END,
 	IOQ_WALK_LAYOUT_ASK,
 	IOQ_WALK_LAYOUT_NO_MAX,
+	IOQ_WALK_LAYOUT_GLOB_POSITIONS,
 	/** Then the constants of this header, in lib/layout.ts's `WALK` order. */
 	IOQ_WALK_LAYOUT_STAT,
 	IOQ_WALK_LAYOUT_XDEV,

@@ -21,25 +21,30 @@ enum wglob_kind {
 	WGLOB_END,
 };
 
-/** One position. */
+/**
+ * One position.  Patterns that begin with the same segments (with the same
+ * flags, both include or both exclude) share those segments' positions: a
+ * position leads to the next segment of every pattern through it.
+ */
 struct wglob_pos {
 	/** An enum wglob_kind. */
 	uint8_t kind;
-	/** WGLOB_* flags of its pattern. */
+	/** WGLOB_* flags of its patterns (but WGLOB_DIRS, which only ends take). */
 	uint8_t flags;
-	/** The next position (not for WGLOB_END). */
-	uint8_t next;
+	/** Whether it belongs to exclude patterns. */
+	bool exclude;
+	/** The positions after it (not for WGLOB_END). */
+	wglob_set next;
 	/**
-	 * WGLOB_STARS: where it goes for no directory at all (the entry it is
-	 * applied to stands for it), or itself where it cannot (see
-	 * wglob_skip()).
+	 * WGLOB_STARS: the positions it stands for with no directory at all
+	 * (the entry it is applied to standing for it; see wglob_skip()).
 	 */
-	uint8_t skip;
+	wglob_set skip;
 	/** WGLOB_NAME: the compiled glob. */
 	struct fnm *fnm;
-	/** WGLOB_LITERAL: the name, NUL-terminated, and its length. */
-	char *lit;
-	size_t litlen;
+	/** The segment, NUL-terminated, and its length (not for WGLOB_END). */
+	char *text;
+	size_t len;
 };
 
 struct wglob {
@@ -62,8 +67,20 @@ static wglob_set wglob_bit(uint32_t p) {
 	return (wglob_set)1 << p;
 }
 
+/** The lowest position in a non-empty set. */
+static uint32_t wglob_first(wglob_set set) {
+	return (uint32_t)__builtin_ctzll(set);
+}
+
 struct wglob *wglob_new(void) {
 	return calloc(1, sizeof(struct wglob));
+}
+
+/** Free what a position holds and clear it. */
+static void wglob_clear(struct wglob_pos *p) {
+	fnm_free(p->fnm);
+	free(p->text);
+	memset(p, 0, sizeof(*p));
 }
 
 void wglob_free(struct wglob *g) {
@@ -71,8 +88,7 @@ void wglob_free(struct wglob *g) {
 		return;
 	}
 	for (uint32_t i = 0; i < g->n; ++i) {
-		fnm_free(g->pos[i].fnm);
-		free(g->pos[i].lit);
+		wglob_clear(&g->pos[i]);
 	}
 	free(g);
 }
@@ -101,10 +117,28 @@ static bool wglob_plain(const uint8_t *seg, size_t len) {
 	return true;
 }
 
-/** Fill a position for one segment.  @return 0 or a negative errno value. */
-static int wglob_segment(struct wglob_pos *p, const uint8_t *seg, size_t len, uint8_t flags) {
-	p->flags = flags;
-	if (len == 2 && seg[0] == '*' && seg[1] == '*') {
+/** Whether a segment is `**`. */
+static bool wglob_is_stars(const uint8_t *seg, size_t len) {
+	return len == 2 && seg[0] == '*' && seg[1] == '*';
+}
+
+/**
+ * Fill a position for one segment.
+ * @param[out] err
+ *         Where fnm refused it, for -EINVAL (may be NULL).
+ * @return 0, -EINVAL for a glob fnm refuses, or -ENOMEM.  On error the
+ *         position holds nothing.
+ */
+static int wglob_segment(struct wglob_pos *p, const uint8_t *seg, size_t len, uint8_t flags, struct fnm_error *err) {
+	p->flags = flags & ~WGLOB_DIRS;
+	p->text = malloc(len + 1);
+	if (!p->text) {
+		return -ENOMEM;
+	}
+	memcpy(p->text, seg, len);
+	p->text[len] = 0;
+	p->len = len;
+	if (wglob_is_stars(seg, len)) {
 		p->kind = WGLOB_STARS;
 		return 0;
 	}
@@ -114,13 +148,6 @@ static int wglob_segment(struct wglob_pos *p, const uint8_t *seg, size_t len, ui
 	}
 	if (!(flags & WGLOB_CASEFOLD) && wglob_plain(seg, len)) {
 		p->kind = WGLOB_LITERAL;
-		p->lit = malloc(len + 1);
-		if (!p->lit) {
-			return -ENOMEM;
-		}
-		memcpy(p->lit, seg, len);
-		p->lit[len] = 0;
-		p->litlen = len;
 		return 0;
 	}
 	p->kind = WGLOB_NAME;
@@ -131,34 +158,54 @@ static int wglob_segment(struct wglob_pos *p, const uint8_t *seg, size_t len, ui
 	if (flags & WGLOB_CASEFOLD) {
 		fflags |= FNM_ICASE;
 	}
-	return fnm_compile(seg, len, fflags, &p->fnm, NULL);
+	int ret = fnm_compile(seg, len, fflags, &p->fnm, err);
+	if (ret != 0) {
+		wglob_clear(p);
+	}
+	return ret;
 }
 
 /**
- * Where a `**` at position p goes for no directory, in a pattern whose end
- * is at `last` (an include pattern ending in `**` has an end for
- * directories only at last + 1).
+ * The positions a `**` stands for with no directory, in one pattern: the
+ * segment after it, or for a final one `end` (an include pattern's end for
+ * directories only).
  *
  * An include pattern is applied segment by segment as expandGlob does: a
  * `**` stands for the directory it is applied to (and what lies below), so
- * it ends at that entry only if it is a directory.  An exclude pattern is
- * one regular expression on the whole path, as globToRegExp builds it:
- * there `**` can stand for no directory only when a segment follows it (a
- * final one needs a name after its slash), and without globstar it is a
- * `*`.
+ * a final one ends at that entry only if it is a directory.  An exclude
+ * pattern is one regular expression on the whole path, as globToRegExp
+ * builds it: there `**` can stand for no directory only when a segment
+ * follows it (a final one needs a name after its slash), and without
+ * globstar it is a `*`.
  */
-static uint8_t wglob_skip(uint32_t p, uint32_t last, uint8_t flags, bool exclude) {
+static wglob_set wglob_skip(uint32_t after, bool last, uint32_t end, uint8_t flags, bool exclude) {
 	if (!exclude) {
-		return (uint8_t)(p + 1 == last ? last + 1 : p + 1);
+		return wglob_bit(last ? end : after);
 	}
-	bool skips = (flags & WGLOB_GLOBSTAR) && p + 1 < last;
-	return (uint8_t)(skips ? p + 1 : p);
+	return (flags & WGLOB_GLOBSTAR) && !last ? wglob_bit(after) : 0;
+}
+
+/**
+ * The position among `set` a segment can share: same segment, same flags,
+ * same kind of pattern.  @return It, or -1.
+ */
+static int wglob_find(const struct wglob *g, wglob_set set, const uint8_t *seg, size_t len, uint8_t flags, bool exclude) {
+	while (set) {
+		uint32_t p = wglob_first(set);
+		set &= set - 1;
+		const struct wglob_pos *pos = &g->pos[p];
+		if (pos->kind != WGLOB_END && pos->exclude == exclude && pos->flags == (flags & ~WGLOB_DIRS)
+			&& pos->len == len && memcmp(pos->text, seg, len) == 0) {
+			return (int)p;
+		}
+	}
+	return -1;
 }
 
 int wglob_add(struct wglob *g, const uint8_t *pat, uint32_t len, uint8_t flags, bool exclude) {
-	// Count the segments first: all or nothing
+	// The segments
+	uint32_t at[WGLOB_MAX], seglen[WGLOB_MAX];
 	uint32_t segs = 0;
-	bool stars_last = false;
 	for (uint32_t i = 0; i < len;) {
 		while (i < len && pat[i] == '/') {
 			++i;
@@ -166,78 +213,82 @@ int wglob_add(struct wglob *g, const uint8_t *pat, uint32_t len, uint8_t flags, 
 		if (i == len) {
 			break;
 		}
-		++segs;
-		uint32_t start = i;
+		if (segs == WGLOB_MAX) {
+			return -ENOSPC;
+		}
+		at[segs] = i;
 		while (i < len && pat[i] != '/') {
 			++i;
 		}
-		stars_last = i - start == 2 && pat[start] == '*' && pat[start + 1] == '*';
-	}
-	// An include pattern ending in `**` needs an end for directories only
-	bool dir_end = stars_last && !exclude;
-	if (g->n + segs + 1 + dir_end > WGLOB_MAX) {
-		return -ENOSPC;
+		seglen[segs] = i - at[segs];
+		++segs;
 	}
 
-	uint32_t first = g->n;
-	for (uint32_t i = 0; i < len;) {
-		while (i < len && pat[i] == '/') {
-			++i;
-		}
-		if (i == len) {
+	// The positions of its segments: those of a pattern it begins like, then new ones
+	uint32_t pos[WGLOB_MAX];
+	uint32_t shared = 0;
+	wglob_set from = exclude ? g->exc_start : g->inc_start;
+	while (shared < segs) {
+		int q = wglob_find(g, from, pat + at[shared], seglen[shared], flags, exclude);
+		if (q < 0) {
 			break;
 		}
-		uint32_t start = i;
-		while (i < len && pat[i] != '/') {
-			++i;
-		}
+		pos[shared++] = (uint32_t)q;
+		from = g->pos[q].next;
+	}
+	bool dir_end = !exclude && segs > 0 && wglob_is_stars(pat + at[segs - 1], seglen[segs - 1]);
+	if (g->n + (segs - shared) + 1 + dir_end > WGLOB_MAX) {
+		return -ENOSPC;
+	}
+	uint32_t first = g->n;
+	for (uint32_t k = shared; k < segs; ++k) {
 		struct wglob_pos *p = &g->pos[g->n];
-		int ret = wglob_segment(p, pat + start, i - start, flags);
+		int ret = wglob_segment(p, pat + at[k], seglen[k], flags, NULL);
 		if (ret != 0) {
-			// Undo this pattern's positions
 			while (g->n > first) {
-				struct wglob_pos *q = &g->pos[--g->n];
-				fnm_free(q->fnm);
-				free(q->lit);
-				memset(q, 0, sizeof(*q));
+				wglob_clear(&g->pos[--g->n]);
 			}
-			fnm_free(p->fnm);
-			free(p->lit);
-			memset(p, 0, sizeof(*p));
 			return ret;
 		}
-		p->next = (uint8_t)(g->n + 1);
-		++g->n;
+		p->exclude = exclude;
+		pos[k] = g->n++;
 	}
-	uint32_t last = g->n;
-	struct wglob_pos *end = &g->pos[g->n++];
-	end->kind = WGLOB_END;
-	end->flags = flags;
+	uint32_t end = g->n++;
+	g->pos[end].kind = WGLOB_END;
+	g->pos[end].flags = flags;
+	g->pos[end].exclude = exclude;
+	uint32_t dirs = end;
 	if (dir_end) {
-		struct wglob_pos *alt = &g->pos[g->n];
-		alt->kind = WGLOB_END;
-		alt->flags = flags | WGLOB_DIRS;
-		g->inc_end |= wglob_bit(g->n);
-		g->dirs_only |= wglob_bit(g->n);
-		++g->n;
+		dirs = g->n++;
+		g->pos[dirs].kind = WGLOB_END;
+		g->pos[dirs].flags = flags | WGLOB_DIRS;
+		g->pos[dirs].exclude = exclude;
+		g->inc_end |= wglob_bit(dirs);
+		g->dirs_only |= wglob_bit(dirs);
 	}
-	for (uint32_t p = first; p < last; ++p) {
-		g->pos[p].skip = wglob_skip(p, last, flags, exclude);
-	}
-	wglob_set bit = wglob_bit(last);
+
+	// Link it in
+	wglob_set head = wglob_bit(segs ? pos[0] : end);
 	if (exclude) {
-		g->exc_start |= wglob_bit(first);
-		g->exc_end |= bit;
+		g->exc_start |= head;
+		g->exc_end |= wglob_bit(end);
 	} else {
-		g->inc_start |= wglob_bit(first);
-		g->inc_end |= bit;
+		g->inc_start |= head;
+		g->inc_end |= wglob_bit(end);
 		if (flags & WGLOB_DIRS) {
-			g->dirs_only |= bit;
+			g->dirs_only |= wglob_bit(end);
 		}
 	}
-	for (uint32_t p = first; p < last; ++p) {
-		if (g->pos[p].kind != WGLOB_NOTHING) {
-			g->going |= wglob_bit(p);
+	for (uint32_t k = 0; k < segs; ++k) {
+		struct wglob_pos *p = &g->pos[pos[k]];
+		bool last = k + 1 == segs;
+		uint32_t after = last ? end : pos[k + 1];
+		p->next |= wglob_bit(after);
+		if (p->kind == WGLOB_STARS) {
+			p->skip |= wglob_skip(after, last, dirs, flags, exclude);
+		}
+		if (k >= shared && p->kind != WGLOB_NOTHING) {
+			g->going |= wglob_bit(pos[k]);
 		}
 	}
 	return 0;
@@ -251,14 +302,12 @@ bool wglob_active(const struct wglob *g) {
 static wglob_set wglob_close(const struct wglob *g, wglob_set set) {
 	wglob_set todo = set;
 	while (todo) {
-		uint32_t p = (uint32_t)__builtin_ctzll(todo);
+		uint32_t p = wglob_first(todo);
 		todo &= todo - 1;
 		if (g->pos[p].kind == WGLOB_STARS) {
-			wglob_set next = wglob_bit(g->pos[p].skip);
-			if (!(set & next)) {
-				set |= next;
-				todo |= next;
-			}
+			wglob_set more = g->pos[p].skip & ~set;
+			set |= more;
+			todo |= more;
 		}
 	}
 	return set;
@@ -268,23 +317,23 @@ static wglob_set wglob_close(const struct wglob *g, wglob_set set) {
 static wglob_set wglob_advance(const struct wglob *g, wglob_set set, const uint8_t *name, size_t len) {
 	wglob_set out = 0;
 	while (set) {
-		uint32_t p = (uint32_t)__builtin_ctzll(set);
+		uint32_t p = wglob_first(set);
 		set &= set - 1;
 		const struct wglob_pos *pos = &g->pos[p];
 		switch (pos->kind) {
 		case WGLOB_LITERAL:
-			if (pos->litlen == len && memcmp(pos->lit, name, len) == 0) {
-				out |= wglob_bit(pos->next);
+			if (pos->len == len && memcmp(pos->text, name, len) == 0) {
+				out |= pos->next;
 			}
 			break;
 		case WGLOB_NAME:
 			if (fnm_match(pos->fnm, name, len)) {
-				out |= wglob_bit(pos->next);
+				out |= pos->next;
 			}
 			break;
 		case WGLOB_STARS:
 			// Below a `**`: past it, and (globstar) still in it
-			out |= wglob_bit(pos->next);
+			out |= pos->next;
 			if (pos->flags & WGLOB_GLOBSTAR) {
 				out |= wglob_bit(p);
 			}
@@ -341,7 +390,7 @@ int wglob_literals(const struct wglob *g, wglob_set inc, const char **names, int
 	int n = 0;
 	wglob_set set = inc & g->going;
 	while (set) {
-		uint32_t p = (uint32_t)__builtin_ctzll(set);
+		uint32_t p = wglob_first(set);
 		set &= set - 1;
 		const struct wglob_pos *pos = &g->pos[p];
 		if (pos->kind != WGLOB_LITERAL || n == max) {
@@ -349,11 +398,29 @@ int wglob_literals(const struct wglob *g, wglob_set inc, const char **names, int
 		}
 		bool seen = false;
 		for (int i = 0; i < n; ++i) {
-			seen |= strcmp(names[i], pos->lit) == 0;
+			seen |= strcmp(names[i], pos->text) == 0;
 		}
 		if (!seen) {
-			names[n++] = pos->lit;
+			names[n++] = pos->text;
 		}
 	}
 	return n;
+}
+
+int32_t ioq_glob_check(const uint8_t *seg, uint32_t len, uint32_t flags, uint32_t *pos, char *msg, uint32_t cap) {
+	struct wglob_pos p = {0};
+	struct fnm_error err = {0, NULL};
+	int ret = wglob_segment(&p, seg, len, (uint8_t)flags, &err);
+	wglob_clear(&p);
+	if (ret == -EINVAL) {
+		*pos = (uint32_t)err.pos;
+		if (cap > 0) {
+			const char *what = err.msg ? err.msg : "invalid pattern";
+			size_t n = strlen(what);
+			n = n < cap - 1 ? n : cap - 1;
+			memcpy(msg, what, n);
+			msg[n] = 0;
+		}
+	}
+	return ret;
 }

@@ -5,7 +5,9 @@
  * Each pattern is a list of path segments below the walk's root, compiled
  * into positions of one small automaton shared by every pattern (at most
  * WGLOB_MAX positions in all): a literal name, a glob of one name (fnm.h's
- * glob dialect), `**`, or the end.  A directory carries the set of
+ * glob dialect), `**`, or the end.  Patterns that begin alike share the
+ * positions of their common first segments (exclude patterns, absolute,
+ * share their path down to the root that way).  A directory carries the set of
  * positions it stands at (a bit set); an entry's set follows from its
  * directory's and its name.  An entry is a match when its set holds an end;
  * a directory is entered only when its set holds a position that can still
@@ -63,9 +65,10 @@ void wglob_free(struct wglob *g);
  *         WGLOB_* flags.
  * @param exclude
  *         Whether it excludes.
- * @return 0; -ENOSPC past WGLOB_MAX positions (a position per segment,
- *         one for the end, and one more for an include pattern ending in
- *         `**`); -EINVAL for a segment fnm refuses; -ENOMEM.
+ * @return 0; -ENOSPC past WGLOB_MAX positions (a position per segment not
+ *         shared with a pattern added before, one for the end, and one more
+ *         for an include pattern ending in `**`); -EINVAL for a segment fnm
+ *         refuses; -ENOMEM.  On error nothing was added.
  */
 int wglob_add(struct wglob *g, const uint8_t *pat, uint32_t len, uint8_t flags, bool exclude);
 
@@ -99,5 +102,18 @@ bool wglob_enters(const struct wglob *g, wglob_set inc, wglob_set exc);
  *         must be listed).
  */
 int wglob_literals(const struct wglob *g, wglob_set inc, const char **names, int max);
+
+/**
+ * Check one segment of a pattern as wglob_add() compiles it (exported for
+ * glob(), which names the pattern and the place in it that is wrong).
+ * @param flags
+ *         WGLOB_* flags.
+ * @param[out] pos
+ *         For -EINVAL: the byte offset in the segment where it goes wrong.
+ * @param[out] msg, cap
+ *         For -EINVAL: what is wrong, NUL-terminated, cut to `cap` bytes.
+ * @return 0; -EINVAL for a segment fnm refuses; -ENOMEM.
+ */
+int32_t ioq_glob_check(const uint8_t *seg, uint32_t len, uint32_t flags, uint32_t *pos, char *msg, uint32_t cap);
 
 #endif // IOQ_WGLOB_H

@@ -143,6 +143,11 @@ const SYMBOLS = {
   ioq_walk_counters: { parameters: ["pointer", "buffer", "u32"], result: "i32" },
   /** (u32 *out, u32 max) */
   ioq_walk_layout: { parameters: ["buffer", "u32"], result: "i32" },
+  /** (const u8 *seg, u32 len, u32 flags, u32 *pos, char *msg, u32 cap): csrc/wglob.h */
+  ioq_glob_check: {
+    parameters: ["buffer", "u32", "u32", "buffer", "buffer", "u32"],
+    result: "i32",
+  },
   /** (i32 point, i32 err, i32 count) */
   ioq_test_inject: { parameters: ["i32", "i32", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;

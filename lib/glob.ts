@@ -188,8 +188,8 @@ function* levelGlobSync(p: SplitPattern, options: GlobOptions): Generator<WalkEn
 function planStep(dir: string, segment: string, options: GlobOptions): WalkPlan {
   const root = resolve(options.root ?? Deno.cwd());
   const step: SplitPattern = segment === ".."
-    ? { fixed: resolve(dir, ".."), rest: [], dirsOnly: false }
-    : { fixed: dir, rest: [segment], dirsOnly: false };
+    ? { fixed: resolve(dir, ".."), rest: [], restAt: [], dirsOnly: false }
+    : { fixed: dir, rest: [segment], restAt: [0], dirsOnly: false };
   return planWalk([step], {
     ...options,
     includeDirs: true,

@@ -9,7 +9,9 @@
  */
 
 import type { EngineItem } from "./engine.ts";
-import { DT, WALK, WALK_LAYOUT } from "./layout.ts";
+import { osError } from "./errors.ts";
+import { ffi } from "./ffi.ts";
+import { DT, LAYOUT, WALK, WALK_LAYOUT } from "./layout.ts";
 import { basename, normalizeBytes, rootBytes } from "./path.ts";
 import type { IoQueue, IoQueueOptions } from "./queue.ts";
 import type { WalkPlan } from "./walk_options.ts";
@@ -185,11 +187,17 @@ export interface SplitPattern {
   fixed: string;
   /** The segments after them, as given (escapes kept). */
   rest: string[];
+  /** Where each of those starts in the pattern (a UTF-16 index). */
+  restAt: number[];
   /** It ended with a slash: directories only. */
   dirsOnly: boolean;
 }
 
-/** Splits a pattern as `expandGlob` does, from its root. */
+/**
+ * Splits a pattern as `expandGlob` does, from its root: the segments up to
+ * the first glob joined to the root, literally (an empty pattern is the
+ * root itself).
+ */
 export function splitPattern(
   pattern: string,
   root: string | undefined,
@@ -197,14 +205,45 @@ export function splitPattern(
 ): SplitPattern {
   const absolute = pattern.startsWith("/");
   const dirsOnly = /\/+$/.test(pattern);
-  const segments = pattern.replace(/^\/+|\/+$/g, "").split(/\/+/);
-  const base = absolute ? "/" : resolve(root ?? Deno.cwd());
-  let fixed = absolute ? "/" : base;
+  const segments = [...pattern.matchAll(/[^/]+/g)];
+  let fixed = absolute ? "/" : resolve(root ?? Deno.cwd());
   let i = 0;
-  while (i < segments.length && !isGlob(segments[i])) {
-    fixed = joinSegment(fixed, unescapeSegment(segments[i++]), globstar);
+  while (i < segments.length && !isGlob(segments[i][0])) {
+    fixed = joinSegment(fixed, unescapeSegment(segments[i++][0]), globstar);
   }
-  return { fixed, rest: segments.slice(i).filter((s) => s !== ""), dirsOnly };
+  const rest = segments.slice(i);
+  return { fixed, rest: rest.map((m) => m[0]), restAt: rest.map((m) => m.index), dirsOnly };
+}
+
+/**
+ * Checks a pattern's glob segments as the engine compiles them.
+ *
+ * @param label How to name the pattern in a message.
+ * @param text The pattern the segments (starting at `at`) come from.
+ * @throws {SyntaxError} For one it refuses, with the pattern, the index in
+ *   it where the segment goes wrong, and why.
+ */
+function checkSegments(
+  label: string,
+  text: string,
+  segments: string[],
+  at: number[],
+  flags: number,
+): void {
+  const pos = new Uint32Array(1);
+  const msg = new Uint8Array(160);
+  for (let k = 0; k < segments.length; k++) {
+    const bytes = encoder.encode(segments[k]);
+    const ret = ffi().ioq_glob_check(bytes, bytes.length, flags, pos, msg, msg.length);
+    if (ret === 0) continue;
+    if (ret !== -LAYOUT.EINVAL) throw osError(ret, "glob");
+    const index = at[k] + decoder.decode(bytes.subarray(0, pos[0])).length;
+    const reason = decoder.decode(msg.subarray(0, msg.indexOf(0)));
+    throw new SyntaxError(
+      `Cannot glob: ${label} is invalid at index ${index} ` +
+        `(${JSON.stringify(text.slice(index))}): ${reason}`,
+    );
+  }
 }
 
 const encoder = new TextEncoder();
@@ -237,6 +276,7 @@ export interface GlobPlan {
  */
 export function planGlob(patterns: (string | URL)[], options: GlobOptions): GlobPlan {
   checkOptions(options);
+  const flags = itemFlags(options);
   const split = patterns.map((pattern) => {
     if (typeof pattern !== "string" && !(pattern instanceof URL)) {
       throw new TypeError(
@@ -247,8 +287,18 @@ export function planGlob(patterns: (string | URL)[], options: GlobOptions): Glob
     if (text.includes("\0")) {
       throw new TypeError(`Cannot glob '${text}': the pattern contains a NUL byte`);
     }
-    return splitPattern(text, options.root, options.globstar ?? true);
+    const split = splitPattern(text, options.root, options.globstar ?? true);
+    checkSegments(JSON.stringify(text), text, split.rest, split.restAt, flags);
+    return split;
   });
+  const root = resolve(options.root ?? Deno.cwd());
+  for (const e of options.exclude ?? []) {
+    const resolved = resolve(root, e);
+    const segments = [...resolved.matchAll(/[^/]+/g)];
+    const label = `exclude pattern ${JSON.stringify(e)}` +
+      (resolved === e ? "" : `, resolved to ${JSON.stringify(resolved)},`);
+    checkSegments(label, resolved, segments.map((m) => m[0]), segments.map((m) => m.index), flags);
+  }
   const byRoot = new Map<string, SplitPattern[]>();
   for (const p of split) {
     if (p.rest.includes("..")) continue;
@@ -260,6 +310,16 @@ export function planGlob(patterns: (string | URL)[], options: GlobOptions): Glob
     walks: [...byRoot.values()].map((group) => planWalk(group, options)),
     levelled: split.filter((p) => p.rest.includes("..")),
   };
+}
+
+/** The engine's flags for the patterns of these (checked) options. */
+function itemFlags(options: GlobOptions): number {
+  const { extended = true, globstar = true, caseInsensitive = false } = options;
+  let flags = 0;
+  if (caseInsensitive) flags |= WALK.ITEM_CASEFOLD;
+  if (extended) flags |= WALK.ITEM_EXTGLOB;
+  if (globstar) flags |= WALK.ITEM_GLOBSTAR;
+  return flags;
 }
 
 /** Checks glob()'s options.  @throws {TypeError} For one of the wrong type, naming it. */
@@ -328,9 +388,6 @@ export function planWalk(patterns: SplitPattern[], options: GlobOptions): WalkPl
     includeDirs = true,
     followSymlinks = false,
     canonicalize = true,
-    extended = true,
-    globstar = true,
-    caseInsensitive = false,
     stat = false,
     sort = false,
     gitignore = false,
@@ -343,10 +400,7 @@ export function planWalk(patterns: SplitPattern[], options: GlobOptions): WalkPl
   if (sort) flags |= WALK.SORT;
   if (followSymlinks && canonicalize) flags |= WALK.CANON;
   if (gitignore) flags |= WALK.GITIGNORE;
-  let itemFlags = 0;
-  if (caseInsensitive) itemFlags |= WALK.ITEM_CASEFOLD;
-  if (extended) itemFlags |= WALK.ITEM_EXTGLOB;
-  if (globstar) itemFlags |= WALK.ITEM_GLOBSTAR;
+  const globFlags = itemFlags(options);
 
   const base = patterns[0].fixed;
   const baseBytes = encoder.encode(base);
@@ -360,7 +414,7 @@ export function planWalk(patterns: SplitPattern[], options: GlobOptions): WalkPl
     // (A pattern that is all literal has no segment left: it matches the root itself)
     items.push({
       kind: WALK.ITEM_GLOB,
-      flags: itemFlags | (p.dirsOnly ? WALK.ITEM_DIRS : 0),
+      flags: globFlags | (p.dirsOnly ? WALK.ITEM_DIRS : 0),
       bytes: encoder.encode(p.rest.join("/")),
     });
   }
@@ -368,7 +422,7 @@ export function planWalk(patterns: SplitPattern[], options: GlobOptions): WalkPl
   for (const e of exclude) {
     items.push({
       kind: WALK.ITEM_EXCLUDE,
-      flags: itemFlags,
+      flags: globFlags,
       bytes: encoder.encode(resolve(absRoot, e)),
     });
   }

@@ -174,6 +174,8 @@ export const WALK_LAYOUT = {
   ASK: 0x10001,
   /** IOQ_WALK_NO_MAX: no depth limit. */
   NO_MAX: 0xffffffff,
+  /** WGLOB_MAX: the positions the patterns and excludes of one walk share (csrc/wglob.h). */
+  GLOB_POSITIONS: 64,
 } as const;
 
 /** The walk engine's constants that are not layout: flags, orders, items (csrc/walk.h). */

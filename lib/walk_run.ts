@@ -17,6 +17,32 @@ import { readStat } from "./stat.ts";
 import { include, type WalkPlan } from "./walk_options.ts";
 
 /**
+ * Starts the engine of a plan.
+ *
+ * @throws {RangeError} When its patterns need more than the engine's 64
+ *   positions (ENOSPC from the engine), naming the limit.
+ */
+function startEngine(
+  core: ReturnType<typeof queueCore>,
+  config: WalkPlan["config"],
+  plan: WalkPlan,
+): Engine {
+  try {
+    return new Engine(core, config, plan.items);
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ENOSPC") throw error;
+    const globs = plan.items.filter((i) => i.kind === WALK.ITEM_GLOB).length;
+    const excludes = plan.items.filter((i) => i.kind === WALK.ITEM_EXCLUDE).length;
+    throw new RangeError(
+      `Cannot walk '${plan.shown}': ${globs} pattern(s) and ${excludes} exclude(s) need more ` +
+        `than the engine's ${WALK_LAYOUT.GLOB_POSITIONS} positions (one per segment not shared ` +
+        `with an earlier pattern, one per pattern's end)`,
+      { cause: error },
+    );
+  }
+}
+
+/**
  * An entry `walk()` yields.
  *
  * @example Paths, depths and raw bytes
@@ -144,7 +170,7 @@ export class WalkRun {
     const config = guard?.gates
       ? { ...plan.config, flags: plan.config.flags | WALK.GATE }
       : plan.config;
-    const engine = this.#engine = new Engine(core, config, plan.items);
+    const engine = this.#engine = startEngine(core, config, plan);
     if (plan.signal) {
       this.#onAbort = () => engine.cancel();
       plan.signal.addEventListener("abort", this.#onAbort, { once: true });
