@@ -1,7 +1,7 @@
 /**
- * The report: number formats, markdown tables, the targets of issue 9 with
- * their verdicts, one section per measurement, and the chart's bars.  It
- * only reads what bench/run.ts measured; it runs nothing.
+ * The report: the targets with their verdicts, one section per
+ * measurement, and the chart's bars.  It only reads what bench/run.ts
+ * measured; it runs nothing.  Formats and paired ratios: bench/format.ts.
  *
  * Ratios are paired: a ratio is computed within each round (the two
  * walkers ran back to back there), and the report gives the median of the
@@ -15,70 +15,22 @@ import type { InProcess, NopRow, RssRow } from "./inproc.ts";
 import type { Diagnostics, Layers } from "./layers.ts";
 import type { LagResult } from "./probe.ts";
 import type { BarGroup } from "./svg.ts";
-import { type Stats, stats } from "./util.ts";
+import {
+  int,
+  mb,
+  med,
+  msText,
+  paired,
+  pairedText,
+  ratio,
+  ratioTarget,
+  sec,
+  spread,
+  table,
+  type Target,
+} from "./format.ts";
+import { stats } from "./util.ts";
 import type { Comparison, ToolRuns } from "./whole.ts";
-
-/** Formats an integer with thousands separators. */
-export function int(n: number): string {
-  return Math.round(n).toLocaleString("en-US");
-}
-
-/** Milliseconds as seconds with three decimals. */
-function sec(ms: number): string {
-  return Number.isFinite(ms) ? (ms / 1000).toFixed(3) : "—";
-}
-
-/** Milliseconds, rounded for a table ("153", "4.2", "0.31"). */
-function msText(n: number): string {
-  if (!Number.isFinite(n)) return "—";
-  const a = Math.abs(n);
-  return a >= 100 ? n.toFixed(0) : a >= 10 ? n.toFixed(1) : n.toFixed(2);
-}
-
-/** A ratio ("0.84x", "12.1x"). */
-function ratio(n: number): string {
-  return Number.isFinite(n) ? `${n >= 10 ? n.toFixed(1) : n.toFixed(2)}x` : "—";
-}
-
-/** KiB as MB (10^6 bytes). */
-function mb(kib: number): string {
-  return (kib * 1024 / 1e6).toFixed(1);
-}
-
-/** A sample's median, formatted. */
-function med(values: number[], f: (n: number) => string): string {
-  return f(stats(values).median);
-}
-
-/** A sample's range ("0.251–0.300"), formatted. */
-function spread(values: number[], f: (n: number) => string): string {
-  const s = stats(values);
-  return s.n ? `${f(s.min)}–${f(s.max)}` : "—";
-}
-
-/** Renders a markdown table. */
-export function table(head: string[], rows: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
-  return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
-}
-
-/** Per-round ratios a[r] / b[r], where both ran. */
-function paired(a: number[], b: number[]): Stats {
-  return stats(a.map((x, r) => x / b[r]));
-}
-
-/** A paired ratio as "2.04x (1.90–2.21)". */
-function pairedText(s: Stats): string {
-  return s.n ? `${ratio(s.median)} (${ratio(s.min)}–${ratio(s.max)})` : "—";
-}
-
-/** A target: what it asks, what was measured, and whether it holds (null: not measured). */
-export interface Target {
-  name: string;
-  goal: string;
-  measured: string;
-  holds: boolean | null;
-}
 
 /** Everything bench/run.ts measured. */
 export interface Results {
@@ -113,19 +65,6 @@ function byKey(c: Comparison | undefined, key: string): ToolRuns | undefined {
 /** The per-round minimum of several tools' walls. */
 function fastestOf(runs: ToolRuns[]): number[] {
   return runs[0].wall.map((_, i) => Math.min(...runs.map((r) => r.wall[i])));
-}
-
-/** A target from a paired ratio, or "not measured" with the reason. */
-function ratioTarget(
-  name: string,
-  goal: string,
-  x: Stats | string,
-  text: string,
-  holds: (ratio: number) => boolean,
-): Target {
-  return typeof x === "string"
-    ? { name, goal, measured: `not measured: ${x}`, holds: null }
-    : { name, goal, measured: `${text} per round: ${pairedText(x)}`, holds: holds(x.median) };
 }
 
 /** Medians of tools' walls as "ioq cli 0.512 s, bfs 0.251 s". */

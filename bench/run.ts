@@ -22,7 +22,8 @@
 import { inProcess, lagProbe, loadWalkers, nops, Probe, rssProbe, stdSource } from "./inproc.ts";
 import { diagnose, measureLayers } from "./layers.ts";
 import { benchPrograms, ensureLibrary } from "./native.ts";
-import { chartGroups, int, render, type Results, targets } from "./report.ts";
+import { int } from "./format.ts";
+import { chartGroups, render, type Results, targets } from "./report.ts";
 import { barChart } from "./svg.ts";
 import { describe, ensureTree } from "./tree.ts";
 import { DEFAULT_PARAMS } from "./tree_plan.ts";
