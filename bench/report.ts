@@ -12,6 +12,7 @@
  */
 
 import type { InProcess, NopRow, RssRow } from "./inproc.ts";
+import { type GlobComparison, globSection, globTargets } from "./globs.ts";
 import type { Diagnostics, Layers } from "./layers.ts";
 import type { LagResult } from "./probe.ts";
 import type { BarGroup } from "./svg.ts";
@@ -45,6 +46,8 @@ export interface Results {
   coldNote?: string;
   filters: Comparison[];
   inproc: InProcess[];
+  /** glob() against expandGlob, tinyglobby and fast-glob (issue 10). */
+  globs: GlobComparison[];
   /** Where the real @std/fs came from. */
   std: string;
   layers?: Layers;
@@ -72,7 +75,7 @@ function medians(runs: ToolRuns[]): string {
   return runs.map((r) => `${r.tool.label} ${med(r.wall, sec)} s`).join(", ");
 }
 
-/** The targets of issue 9, from the results; `labels` are the trees they name. */
+/** The targets of issues 9 and 10, from the results; `labels` are the trees they name. */
 export function targets(res: Results, labels: string[]): Target[] {
   const out: Target[] = [];
   const why = (label: string, c?: Comparison, note = "not run") =>
@@ -154,6 +157,8 @@ export function targets(res: Results, labels: string[]): Target[] {
       holds: ns.n ? ns.median <= limit : null,
     });
   }
+  const globbed = labels.filter((l) => l !== big);
+  out.push(...globTargets(res.globs, globbed, (label) => why(label, undefined, "not run")));
   return out;
 }
 
@@ -313,7 +318,7 @@ export function render(res: Results, list: Target[]): string {
   const push = (...s: string[]) => out.push(...s);
   const sources = [...new Set(res.inproc[0]?.walkers.flatMap((w) => w.source ?? []))];
   push(
-    "## The targets (issue 9; reported, never asserted)",
+    "## The targets (issues 9 and 10; reported, never asserted)",
     "",
     targetsTable(list),
     "",
@@ -363,6 +368,7 @@ export function render(res: Results, list: Target[]): string {
   for (const ip of res.inproc) {
     push("", `### ${ip.tree} (${ip.rounds} rounds)`, "", inprocTable(ip));
   }
+  if (res.globs.length) push("", ...globSection(res.globs, res.std));
   if (res.layers) {
     const ls = res.layers;
     push(

@@ -20,6 +20,7 @@
  */
 
 import { inProcess, lagProbe, loadWalkers, nops, Probe, rssProbe, stdSource } from "./inproc.ts";
+import { globTree, LINUX_PATTERNS, loadGlobbers, SYNTHETIC_PATTERNS } from "./globs.ts";
 import { diagnose, measureLayers } from "./layers.ts";
 import { benchPrograms, ensureLibrary } from "./native.ts";
 import { int } from "./format.ts";
@@ -30,7 +31,7 @@ import { DEFAULT_PARAMS } from "./tree_plan.ts";
 import { CACHE, DENO, exists, output, parseFlags, progress, REPO } from "./util.ts";
 import { compare, dropCaches, toolbox } from "./whole.ts";
 
-const SECTIONS = "inproc,layers,lag,rss,warm,filters,cold";
+const SECTIONS = "inproc,glob,layers,lag,rss,warm,filters,ignore,perms,cold";
 
 const USAGE = `Usage: deno task bench [options]
 
@@ -136,6 +137,7 @@ const res: Results = {
   cold: [],
   filters: [],
   inproc: [],
+  globs: [],
   std: std.label,
   nops: [],
   lags: [],
@@ -158,6 +160,9 @@ async function section(name: string, run: () => Promise<void>): Promise<void> {
 /** The probe process of the in-process and layer sections, started on first use. */
 let probe: Probe | undefined;
 const probeOf = () => probe ??= new Probe(std);
+
+/** The globbers' sources, once loaded (for the machine table). */
+let globSources: { label: string; source?: string; skipped?: string }[] = [];
 
 /** Predicates for progress lines (" -newer ROOT"). */
 const shown = (predicates: string[], root: string) =>
@@ -183,6 +188,16 @@ try {
     }
     say("NOP throughput");
     res.nops = await nops(probeOf());
+  });
+  await section("glob", async () => {
+    const globbers = await loadGlobbers(probeOf(), std);
+    globSources = globbers;
+    for (const t of trees.filter((t) => t.label !== bigLabel)) {
+      const patterns = t.label === linux.label ? LINUX_PATTERNS : SYNTHETIC_PATTERNS;
+      res.globs.push(
+        ...await globTree(probeOf(), globbers, std, t.label, t.root, patterns, t.rounds),
+      );
+    }
   });
   await section("layers", async () => {
     const total = small.manifest.stats.total;
@@ -263,6 +278,8 @@ res.machine = [
   ...missing.map((m) => ["missing", m] as [string, string]),
   ["@std/fs", std0?.source ?? std0?.skipped ?? `${std.label} (not loaded)`],
   ["fdir", fdir0?.source ?? fdir0?.skipped ?? "not loaded"],
+  ...globSources.filter((g) => g.source || g.skipped)
+    .map((g) => [g.label, g.source ?? g.skipped!] as [string, string]),
   ["ioq library", library],
   ["load average", `${loadBefore} at the start, ${loadavg()} at the end (1, 5, 15 min)`],
 ];
