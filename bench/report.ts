@@ -13,7 +13,9 @@
 
 import type { InProcess, NopRow, RssRow } from "./inproc.ts";
 import { type GlobComparison, globSection, globTargets } from "./globs.ts";
+import type { IgnoredListing } from "./ignored.ts";
 import type { Diagnostics, Layers } from "./layers.ts";
+import { type PermRows, permSection, permTarget } from "./perms.ts";
 import type { LagResult } from "./probe.ts";
 import type { BarGroup } from "./svg.ts";
 import {
@@ -30,7 +32,7 @@ import {
   table,
   type Target,
 } from "./format.ts";
-import { stats } from "./util.ts";
+import { REPO, stats } from "./util.ts";
 import type { Comparison, ToolRuns } from "./whole.ts";
 
 /** Everything bench/run.ts measured. */
@@ -48,6 +50,10 @@ export interface Results {
   inproc: InProcess[];
   /** glob() against expandGlob, tinyglobby and fast-glob (issue 10). */
   globs: GlobComparison[];
+  /** The CLI's -gitignore against fd and git ls-files (issue 10). */
+  ignored?: IgnoredListing;
+  /** walk() under read flags (issue 13). */
+  perms?: PermRows;
   /** Where the real @std/fs came from. */
   std: string;
   layers?: Layers;
@@ -75,7 +81,7 @@ function medians(runs: ToolRuns[]): string {
   return runs.map((r) => `${r.tool.label} ${med(r.wall, sec)} s`).join(", ");
 }
 
-/** The targets of issues 9 and 10, from the results; `labels` are the trees they name. */
+/** The targets of issues 9, 10 and 13, from the results; `labels` are the trees they name. */
 export function targets(res: Results, labels: string[]): Target[] {
   const out: Target[] = [];
   const why = (label: string, c?: Comparison, note = "not run") =>
@@ -159,6 +165,7 @@ export function targets(res: Results, labels: string[]): Target[] {
   }
   const globbed = labels.filter((l) => l !== big);
   out.push(...globTargets(res.globs, globbed, (label) => why(label, undefined, "not run")));
+  out.push(permTarget(res.perms));
   return out;
 }
 
@@ -195,6 +202,26 @@ function comparisonTable(c: Comparison): string {
   );
   const head = ["tool", "entries", "median s", "min–max s", "CPU s", "peak RSS MiB", "ioq ÷ tool"];
   return table(head, rows) + problems(c);
+}
+
+/** The ignore-aware listing's section. */
+function ignoredSection(l: IgnoredListing): string[] {
+  const c = l.comparison;
+  return [
+    `## Ignore-aware listing (issue 10): ${c.tree} (${c.rounds} rounds)`,
+    "",
+    `The repository bench/gitrepo.ts generates (\`${c.root.replace(`${REPO}/`, "")}\`: ` +
+    `${l.about}): nested .gitignore files, a big ignored build/, node_modules/ at the top and ` +
+    "in each package, .git/info/exclude. Whole processes as above, each listing the files " +
+    "git lists, checked against the generator's plan: `git ls-files --others --cached " +
+    "--exclude-standard`; the CLI with `-gitignore -type f`; fd, which honours .gitignore by " +
+    "default, with `--hidden` (its default leaves dot files out, git does not), `--exclude " +
+    ".git` (with `--hidden` it lists .git's own files) and `--type f` (git lists files only). " +
+    "No user configuration: git with `GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1`, fd " +
+    "with `HOME` and `XDG_CONFIG_HOME` an empty directory.",
+    "",
+    comparisonTable(c),
+  ];
 }
 
 /** The predicate rows of one tree: the CLI, bfs and find. */
@@ -318,7 +345,7 @@ export function render(res: Results, list: Target[]): string {
   const push = (...s: string[]) => out.push(...s);
   const sources = [...new Set(res.inproc[0]?.walkers.flatMap((w) => w.source ?? []))];
   push(
-    "## The targets (issues 9 and 10; reported, never asserted)",
+    "## The targets (issues 9, 10 and 13; reported, never asserted)",
     "",
     targetsTable(list),
     "",
@@ -358,6 +385,7 @@ export function render(res: Results, list: Target[]): string {
     const list = res.filters.filter((c) => c.tree === tree);
     push("", `### ${tree} (${list[0].rounds} rounds)`, "", filterTable(list));
   }
+  if (res.ignored) push("", ...ignoredSection(res.ignored));
   push(
     "",
     "## In process",
@@ -369,6 +397,7 @@ export function render(res: Results, list: Target[]): string {
     push("", `### ${ip.tree} (${ip.rounds} rounds)`, "", inprocTable(ip));
   }
   if (res.globs.length) push("", ...globSection(res.globs, res.std));
+  if (res.perms) push("", ...permSection(res.perms));
   if (res.layers) {
     const ls = res.layers;
     push(
