@@ -22,14 +22,14 @@ import { planGlob } from "../lib/glob_plan.ts";
 import { queueCore } from "../lib/queue.ts";
 import type { Counted } from "./walkers.ts";
 
-/** A globber: counts what `pattern` matches below `root`. */
-export type Globber = (root: string, pattern: string) => Promise<Globbed>;
-
 /** What a globber found: matches, and symlinks among them when it knows. */
 export interface Globbed extends Counted {
   /** Symlinks among the matches (tinyglobby leaves them out: see bench/globs.ts). */
   symlinks?: number;
 }
+
+/** A globber: counts what `pattern` matches below `root`. */
+export type Globber = (root: string, pattern: string) => Promise<Globbed>;
 
 /** Counts what ioq `glob()` yields, and the symlinks among it. */
 export async function ioqGlob(root: string, pattern: string): Promise<Globbed> {
