@@ -87,61 +87,58 @@ export async function loadGlobbers(probe: Probe, std: StdSource): Promise<Globbe
     key,
     label,
     source: key === "ioq" ? undefined : sources[key]?.source,
-    skipped: key === "ioq" ? undefined : sources[key]?.error ?? (sources[key] ? undefined : "?"),
+    skipped: key === "ioq"
+      ? undefined
+      : sources[key]?.error ?? (sources[key] ? undefined : "the probe did not load it"),
     wall: [],
     mainCpu: [],
     opens: "not measured",
   }));
 }
 
-/** How many directories a globber opened in a fresh process, counted by strace, or why not. */
+/**
+ * How many directories a globber opened in a fresh process, counted by
+ * strace, or why not (also when that run did not count `expected` matches).
+ */
 async function straced(
   key: string,
   root: string,
   pattern: string,
   std: StdSource,
+  expected: number | undefined,
 ): Promise<number | string> {
   const strace = which("strace");
   if (!strace) return "not measured: strace is not installed (apt-get install strace)";
   const log = Deno.makeTempFileSync({ prefix: "ioq-bench-strace-" });
-  const spec = std.spec.replace(/\/walk$/, "/expand-glob");
-  const out = await new Deno.Command(strace, {
-    args: [
-      "-f",
-      "-qq",
-      "-e",
-      "trace=openat,open",
-      "-e",
-      "signal=none",
-      "-o",
-      log,
-      DENO,
-      ...probeArgs(std),
-      "glob-once",
-      key,
-      root,
-      pattern,
-      spec,
-      ...(std.folder ? [std.folder] : []),
-    ],
-    cwd: REPO,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
+  try {
+    const spec = std.spec.replace(/\/walk$/, "/expand-glob");
+    const folder = std.folder ? [std.folder] : [];
+    const out = await new Deno.Command(strace, {
+      args: ["-f", "-qq", "-e", "trace=openat,open", "-e", "signal=none", "-o", log, DENO]
+        .concat(probeArgs(std), ["glob-once", key, root, pattern, spec], folder),
+      cwd: REPO,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      const text = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-2).join(" / ");
+      return `not measured: strace run failed: ${text}`;
+    }
+    const count = JSON.parse(new TextDecoder().decode(out.stdout)).count;
+    if (count !== expected) {
+      return `not measured: the run under strace counted ${count} matches, not ${expected}`;
+    }
+    // `PID openat(AT_FDCWD, "PATH", ...O_DIRECTORY...`: the call's line, or its "<unfinished ...>" half
+    const quoted = JSON.stringify(root).slice(0, -1);
+    let opens = 0;
+    for (const line of Deno.readTextFileSync(log).split("\n")) {
+      if (line.includes("O_DIRECTORY") && line.includes(quoted)) opens++;
+    }
+    return opens;
+  } finally {
     Deno.removeSync(log);
-    const text = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-2).join(" / ");
-    return `not measured: strace run failed: ${text}`;
   }
-  // `PID openat(AT_FDCWD, "PATH", ...O_DIRECTORY...`: the call's line, or its "<unfinished ...>" half
-  const quoted = JSON.stringify(root).slice(0, -1);
-  let opens = 0;
-  for (const line of Deno.readTextFileSync(log).split("\n")) {
-    if (line.includes("O_DIRECTORY") && line.includes(quoted)) opens++;
-  }
-  Deno.removeSync(log);
-  return opens;
 }
 
 /**
@@ -188,7 +185,7 @@ export async function globTree(
           c.mismatches.push(`the engine alone reported ${e.count} matches, glob() ${g.count}`);
         }
       } else {
-        g.opens = await straced(g.key, root, pattern, std);
+        g.opens = await straced(g.key, root, pattern, std, g.count);
       }
     }
     out.push(c);
