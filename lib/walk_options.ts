@@ -337,7 +337,8 @@ export function plan(root: string | URL, options: WalkOptions): WalkPlan {
 
   const items: EngineItem[] = [
     { kind: WALK.ITEM_ROOT, bytes },
-    { kind: WALK.ITEM_ROOT_SHOWN, bytes: shownBytes },
+    // "" names nothing (ENOENT, as find says): its error shows it as given, not as "."
+    { kind: WALK.ITEM_ROOT_SHOWN, bytes: bytes.length === 0 ? bytes : shownBytes },
     { kind: WALK.ITEM_ROOT_PREFIX, bytes: childPrefixBytes(shownBytes) },
   ];
   for (const ext of dotted ?? []) items.push({ kind: WALK.ITEM_EXT, bytes: encoder.encode(ext) });
