@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -219,6 +220,72 @@ static int wread_root_at(struct ioq_walk *w, const char **last) {
 }
 
 /**
+ * The path of an open directory with no symlink in it, from
+ * /proc/self/fd.  @return It (to free), or NULL where it cannot be read.
+ */
+static char *wread_real_path(int fd) {
+	char link[32], buf[PATH_MAX];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, buf, sizeof(buf));
+	if (n <= 0 || n >= (ssize_t)sizeof(buf) || buf[0] != '/') {
+		return NULL;
+	}
+	char *real = malloc((size_t)n + 1);
+	if (real) {
+		memcpy(real, buf, (size_t)n);
+		real[n] = 0;
+	}
+	return real;
+}
+
+/**
+ * Open a directory below the root, by its path from the root's real path,
+ * following no symlink anywhere: one descriptor, none held meanwhile.
+ * @return The descriptor, a negative errno value, or -ENOSYS where this
+ *         cannot be done (no real path, no openat2(), a path too long).
+ */
+static int wread_open_real(struct wreader *r, const struct wnode *n, const struct wnode *root) {
+	struct ioq_walk *w = r->w;
+#if defined(SYS_openat2) && defined(RESOLVE_NO_SYMLINKS)
+	if (!w->root_real || !atomic_load_explicit(&wread_has_openat2, memory_order_relaxed)) {
+		return -ENOSYS;
+	}
+	if (wnode_relpath(w, n, root, &r->path) != 0) {
+		return -ENOMEM;
+	}
+	size_t real_len = strlen(w->root_real);
+	size_t len = real_len + 1 + r->path.len;
+	if (len >= PATH_MAX) {
+		return -ENOSYS;
+	}
+	char full[PATH_MAX];
+	memcpy(full, w->root_real, real_len);
+	full[real_len] = '/';
+	memcpy(full + real_len + 1, r->path.data, r->path.len);
+	full[len] = 0;
+	struct open_how how = {
+		.flags = WREAD_OPEN | O_NOFOLLOW,
+		.resolve = RESOLVE_NO_SYMLINKS,
+	};
+	long fd = syscall(SYS_openat2, AT_FDCWD, full, &how, sizeof(how));
+	if (fd >= 0) {
+		return (int)fd;
+	}
+	if (errno == ENOSYS || errno == EPERM || errno == E2BIG) {
+		atomic_store_explicit(&wread_has_openat2, false, memory_order_relaxed);
+		return -ENOSYS;
+	}
+	return -errno;
+#else
+	(void)r;
+	(void)n;
+	(void)root;
+	(void)w;
+	return -ENOSYS;
+#endif
+}
+
+/**
  * Open the root again, as the walk first opened it (its descriptor was
  * closed to stay within the limit).
  * @return The descriptor, or a negative errno value.
@@ -259,6 +326,11 @@ static int wread_open(struct wreader *r, struct wnode *n, struct wnode *anchor) 
 		while (root->parent) {
 			root = root->parent;
 		}
+		// From the root's real path in one call where the kernel can
+		int fd = wread_open_real(r, n, root);
+		if (fd != -ENOSYS) {
+			return fd;
+		}
 		if (wnode_relpath(w, n, root, &r->path) != 0) {
 			return -ENOMEM;
 		}
@@ -266,7 +338,7 @@ static int wread_open(struct wreader *r, struct wnode *n, struct wnode *anchor) 
 		if (rfd < 0) {
 			return rfd;
 		}
-		int fd = wread_open_path(rfd, (char *)r->path.data, r->path.len, true);
+		fd = wread_open_path(rfd, (char *)r->path.data, r->path.len, true);
 		close(rfd);
 		return fd;
 	}
@@ -1019,6 +1091,9 @@ static void wread_root(struct wreader *r, struct wnode *root, struct wresult *re
 		fd = openat(at, last, WREAD_OPEN | (follow ? 0 : O_NOFOLLOW));
 		fd = fd < 0 ? -errno : fd;
 		walk_count(w, IOQ_WALK_COUNT_OPENS, 1);
+	}
+	if (fd >= 0) {
+		w->root_real = wread_real_path(fd);
 	}
 
 	struct wentry e = {.depth = 0, .type = DT_DIR, .followed = false};

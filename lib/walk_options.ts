@@ -95,10 +95,10 @@ export interface WalkOptions {
   skip?: RegExp[];
   /**
    * `"bfs"`: breadth-first, every directory's entries, directories in the
-   * order they were found (shallow before deep).  `"dfs"`: depth-first, a
-   * directory's entries, then each subdirectory's subtree in turn.  Either
-   * way the order is the same whatever the number of threads, and a
-   * directory comes before its contents.
+   * order they were found (shallow before deep).  `"dfs"`: depth-first, as
+   * `find` lists a tree: each subdirectory's subtree right after the
+   * subdirectory's own entry.  Either way the order is the same whatever
+   * the number of threads, and a directory comes before its contents.
    *
    * @default {"bfs"}
    */
