@@ -1018,7 +1018,9 @@ static void wread_list(struct wreader *r) {
 		if (ignores) {
 			wread_ignores(r);
 		}
-		if (w->cfg.flags & IOQ_WALK_SORT) {
+		// (not for fewer than two: the list may not even be allocated yet,
+		// and qsort() of NULL is undefined, even of nothing)
+		if ((w->cfg.flags & IOQ_WALK_SORT) && r->nlisted > 1) {
 			qsort(r->listed, r->nlisted, sizeof(*r->listed), wread_cmp);
 		}
 		wread_listed(r);
