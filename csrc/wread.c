@@ -557,15 +557,17 @@ static void wread_entry(struct wreader *r, struct wlisted *l) {
 	// ahead (newer than the listing: the name may have been replaced)
 	if (e.type == DT_UNKNOWN || l->pre == 0) {
 		int ret = wread_stat(r, &e, false);
-		if (ret != 0) {
-			if (l->probe && (ret == -ENOENT || ret == -ENOTDIR)) {
-				// A name a glob looked up, not there: nothing to report
-				return;
-			}
+		if (ret == 0) {
+			e.type = wread_dtype(e.stx.stx_mode);
+		} else if (l->probe && (ret == -ENOENT || ret == -ENOTDIR)) {
+			// A name a glob looked up, not there: nothing to report
+			return;
+		} else if (e.type == DT_UNKNOWN) {
 			wread_error(r, name, len, e.depth, DT_UNKNOWN, IOQ_WALK_OP_STAT, ret);
 			return;
 		}
-		e.type = wread_dtype(e.stx.stx_mode);
+		// Else the listing's type stands: the entry's own stat, once it is
+		// known to be reported, tries again and reports the error
 	}
 
 	// Ignore files: on the entry's own type (a link is not a directory);
@@ -677,7 +679,8 @@ static void wread_entry(struct wreader *r, struct wlisted *l) {
 			int ret = wread_stat(r, &e, false);
 			if (ret != 0) {
 				// Listed, but it cannot be stat'ed (gone, or a directory
-				// without search permission): an error, as find reports it
+				// without search permission): an error of the listing's
+				// type, not entered (the caller may still show the entry)
 				wread_error(r, name, len, e.depth, e.type, IOQ_WALK_OP_STAT, ret);
 				return;
 			}
@@ -1015,7 +1018,9 @@ static void wread_list(struct wreader *r) {
 		if (ignores) {
 			wread_ignores(r);
 		}
-		if (w->cfg.flags & IOQ_WALK_SORT) {
+		// (not for fewer than two: the list may not even be allocated yet,
+		// and qsort() of NULL is undefined, even of nothing)
+		if ((w->cfg.flags & IOQ_WALK_SORT) && r->nlisted > 1) {
 			qsort(r->listed, r->nlisted, sizeof(*r->listed), wread_cmp);
 		}
 		wread_listed(r);

@@ -1,5 +1,6 @@
 /**
- * The real `@std/fs` `walk`, for the tests that compare `walk()` with it.
+ * The real `@std/fs` `walk` and `walkSync`, for the tests that compare
+ * `walk()` and `walkSync()` with them.
  *
  * Loaded from the first of:
  *
@@ -24,6 +25,17 @@ export type StdWalk = (root: string | URL, options?: WalkOptions) => AsyncIterab
   WalkEntry
 >;
 
+/** `@std/fs` `walkSync`'s signature. */
+export type StdWalkSync = (root: string | URL, options?: WalkOptions) => IterableIterator<
+  WalkEntry
+>;
+
+/** The module's two walkers. */
+interface StdModule {
+  walk: StdWalk;
+  walkSync: StdWalkSync;
+}
+
 /** A std checkout beside the repository (tests/ is one level below it). */
 const BESIDE = new URL("../../shared/reference/std/", import.meta.url);
 
@@ -36,28 +48,29 @@ function hasWalk(folder: URL): boolean {
   }
 }
 
-/** Imports `walk` from the first source that has it; says which. */
-async function load(): Promise<{ walk: StdWalk; source: string }> {
+/** Imports `walk` and `walkSync` from the first source that has them; says which. */
+async function load(): Promise<{ module: StdModule; source: string }> {
   const env = Deno.env.get("IOQ_STD");
   if (env) {
     const folder = new URL(`${env.replace(/\/$/, "")}/`, `file://${Deno.cwd()}/`);
     if (!hasWalk(folder)) throw new Error(`IOQ_STD=${env}: no fs/walk.ts in ${folder.pathname}`);
-    const { walk } = await import(new URL("fs/walk.ts", folder).href);
-    return { walk, source: `IOQ_STD (${folder.pathname})` };
+    const module = await import(new URL("fs/walk.ts", folder).href);
+    return { module, source: `IOQ_STD (${folder.pathname})` };
   }
   if (hasWalk(BESIDE)) {
-    const { walk } = await import(new URL("fs/walk.ts", BESIDE).href);
-    return { walk, source: BESIDE.pathname };
+    return { module: await import(new URL("fs/walk.ts", BESIDE).href), source: BESIDE.pathname };
   }
-  const { walk } = await import("@std/fs/walk");
-  return { walk, source: import.meta.resolve("@std/fs/walk") };
+  return { module: await import("@std/fs/walk"), source: import.meta.resolve("@std/fs/walk") };
 }
 
 const loaded = await load();
 console.error(`NOTE: @std/fs walk from ${loaded.source}`);
 
 /** `@std/fs` `walk` itself. */
-export const stdWalk: StdWalk = loaded.walk;
+export const stdWalk: StdWalk = loaded.module.walk;
+
+/** `@std/fs` `walkSync` itself. */
+export const stdWalkSync: StdWalkSync = loaded.module.walkSync;
 
 /** Where `stdWalk` came from (a folder, or the module's resolved URL). */
 export const STD_SOURCE: string = loaded.source;
