@@ -44,7 +44,7 @@ export function stdSource(): StdSource {
 }
 
 /** The flags of every probe process: no lockfile written, the std import map when there is one. */
-function probeArgs(std?: StdSource): string[] {
+export function probeArgs(std?: StdSource): string[] {
   return [
     "run",
     "--no-lock",
@@ -52,6 +52,8 @@ function probeArgs(std?: StdSource): string[] {
     "--allow-read",
     "--allow-env",
     "--allow-import",
+    // fast-glob asks os.cpus() for its concurrency
+    "--allow-sys=cpus",
     ...(std?.folder ? [`--import-map=${std.folder}/import_map.json`] : []),
     `${REPO}/bench/probe.ts`,
   ];

@@ -27,12 +27,24 @@
  *   ms (`idle`); one JSON line on stdout.
  * - `rss`: one `walk()` of ROOT (`-`: the library loaded and a queue
  *   opened, no walk); the caller reads the peak RSS from bench/rusage.c.
+ * - `serve` also globs (bench/globbers.ts): `["load-globbers", SPEC,
+ *   FOLDER?]` loads the real `expandGlob` (SPEC, as `load-std`),
+ *   tinyglobby and fast-glob; `["glob", KEY, ROOT, PATTERN]` runs one
+ *   (`ioq`, `std-glob`, `tinyglobby`, `fast-glob`); `["glob-opens", ROOT,
+ *   PATTERN]` runs `glob()`'s walk on the engine alone for its counter of
+ *   directories opened.
+ * - `glob-once KEY ROOT PATTERN SPEC [FOLDER]`: one glob in a fresh
+ *   process (for strace); `{ count }` on stdout.
+ * - `perm ROOT`: a warm-up `walk()` of ROOT, counting the permission
+ *   queries it makes, then a timed one, under whatever read permission
+ *   the process was given; one JSON line on stdout.
  *
  * @module
  */
 
 import { IoQueue } from "../mod.ts";
 import { ffi } from "../lib/ffi.ts";
+import { type Globber, globOpens, ioqGlob, loadGlobbers } from "./globbers.ts";
 import {
   type Counted,
   engineBatches,
@@ -86,6 +98,23 @@ async function measure(work: () => Promise<Counted> | Counted): Promise<Measured
 /** Walkers loaded by `load-std` and `load-fdir`. */
 const loaded = new Map<string, Loaded>();
 
+/** Globbers: ioq's, and those `load-globbers` loaded. */
+const globbers = new Map<string, Globber>([["ioq", ioqGlob]]);
+
+/** Loads the globbers of bench/globbers.ts; where each came from, or why it did not load. */
+async function loadAllGlobbers(spec: string, folder?: string): Promise<object> {
+  const sources: Record<string, { source: string } | { error: string }> = {};
+  for (const [key, g] of Object.entries(await loadGlobbers(spec, folder))) {
+    if ("error" in g) {
+      sources[key] = g;
+    } else {
+      globbers.set(key, g.glob);
+      sources[key] = { source: g.source };
+    }
+  }
+  return sources;
+}
+
 /** Runs one `serve` command. */
 async function command(words: string[]): Promise<object> {
   const [name, root] = words;
@@ -128,6 +157,15 @@ async function command(words: string[]): Promise<object> {
       loaded.set("fdir-async", fdir.async);
       return { source: fdir.sync.source };
     }
+    case "load-globbers":
+      return await loadAllGlobbers(words[1], words[2]);
+    case "glob": {
+      const globber = globbers.get(words[1]);
+      if (!globber) throw new Error(`${words[1]} is not loaded`);
+      return await measure(() => globber(words[2], words[3]));
+    }
+    case "glob-opens":
+      return await globOpens(root, words[2]);
     case "nop":
       return {
         perSecond: await nopRate(words[1] as "threads", Number(words[2]), Number(words[3])),
@@ -203,6 +241,33 @@ async function lag(walker: string, work: () => Promise<number> | number): Promis
   };
 }
 
+/** What `perm` prints: the timed walk, and the read-permission queries of the warm-up walk. */
+export interface PermResult extends Measured {
+  queries: number;
+}
+
+/**
+ * A warm-up `walk()` of `root`, counting the read-permission queries it
+ * makes (`Deno.permissions.querySync` wrapped for it alone), then a timed
+ * `walk()` with nothing wrapped.
+ */
+async function permWalk(root: string): Promise<PermResult> {
+  const perms = Deno.permissions;
+  const query = perms.querySync;
+  let queries = 0;
+  perms.querySync = function (desc) {
+    if (desc.name === "read") queries++;
+    return query.call(this, desc);
+  };
+  try {
+    await ioqWalk(root);
+  } finally {
+    // The prototype's method again
+    delete (perms as { querySync?: unknown }).querySync;
+  }
+  return { ...await measure(() => ioqWalk(root)), queries };
+}
+
 if (import.meta.main) {
   const [mode, root, walker] = Deno.args;
   if (mode === "serve") {
@@ -220,8 +285,19 @@ if (import.meta.main) {
   } else if (mode === "rss" && root) {
     if (root === "-") new IoQueue().close();
     console.log(JSON.stringify({ count: root === "-" ? 0 : (await ioqWalk(root)).count }));
+  } else if (mode === "glob-once" && Deno.args.length >= 5) {
+    const [, key, globRoot, pattern, spec, folder] = Deno.args;
+    const sources = await loadAllGlobbers(spec, folder) as Record<string, { error?: string }>;
+    const globber = globbers.get(key);
+    if (!globber) throw new Error(`glob-once: ${sources[key]?.error ?? `unknown globber ${key}`}`);
+    console.log(JSON.stringify(await globber(globRoot, pattern)));
+  } else if (mode === "perm" && root) {
+    console.log(JSON.stringify(await permWalk(root)));
   } else {
-    console.error("usage: probe.ts serve | lag ROOT ioq|load|sync|idle | rss ROOT|-");
+    console.error(
+      "usage: probe.ts serve | lag ROOT ioq|load|sync|idle | rss ROOT|- | " +
+        "glob-once KEY ROOT PATTERN SPEC [FOLDER] | perm ROOT",
+    );
     Deno.exit(2);
   }
 }

@@ -1,7 +1,7 @@
 /**
- * The report: number formats, markdown tables, the targets of issue 9 with
- * their verdicts, one section per measurement, and the chart's bars.  It
- * only reads what bench/run.ts measured; it runs nothing.
+ * The report: the targets with their verdicts, one section per
+ * measurement, and the chart's bars.  It only reads what bench/run.ts
+ * measured; it runs nothing.  Formats and paired ratios: bench/format.ts.
  *
  * Ratios are paired: a ratio is computed within each round (the two
  * walkers ran back to back there), and the report gives the median of the
@@ -12,73 +12,28 @@
  */
 
 import type { InProcess, NopRow, RssRow } from "./inproc.ts";
+import { type GlobComparison, globSection, globTargets } from "./globs.ts";
+import type { IgnoredListing } from "./ignored.ts";
 import type { Diagnostics, Layers } from "./layers.ts";
+import { type PermRows, permSection, permTarget } from "./perms.ts";
 import type { LagResult } from "./probe.ts";
 import type { BarGroup } from "./svg.ts";
-import { type Stats, stats } from "./util.ts";
+import {
+  int,
+  mb,
+  med,
+  msText,
+  paired,
+  pairedText,
+  ratio,
+  ratioTarget,
+  sec,
+  spread,
+  table,
+  type Target,
+} from "./format.ts";
+import { REPO, stats } from "./util.ts";
 import type { Comparison, ToolRuns } from "./whole.ts";
-
-/** Formats an integer with thousands separators. */
-export function int(n: number): string {
-  return Math.round(n).toLocaleString("en-US");
-}
-
-/** Milliseconds as seconds with three decimals. */
-function sec(ms: number): string {
-  return Number.isFinite(ms) ? (ms / 1000).toFixed(3) : "—";
-}
-
-/** Milliseconds, rounded for a table ("153", "4.2", "0.31"). */
-function msText(n: number): string {
-  if (!Number.isFinite(n)) return "—";
-  const a = Math.abs(n);
-  return a >= 100 ? n.toFixed(0) : a >= 10 ? n.toFixed(1) : n.toFixed(2);
-}
-
-/** A ratio ("0.84x", "12.1x"). */
-function ratio(n: number): string {
-  return Number.isFinite(n) ? `${n >= 10 ? n.toFixed(1) : n.toFixed(2)}x` : "—";
-}
-
-/** KiB as MB (10^6 bytes). */
-function mb(kib: number): string {
-  return (kib * 1024 / 1e6).toFixed(1);
-}
-
-/** A sample's median, formatted. */
-function med(values: number[], f: (n: number) => string): string {
-  return f(stats(values).median);
-}
-
-/** A sample's range ("0.251–0.300"), formatted. */
-function spread(values: number[], f: (n: number) => string): string {
-  const s = stats(values);
-  return s.n ? `${f(s.min)}–${f(s.max)}` : "—";
-}
-
-/** Renders a markdown table. */
-export function table(head: string[], rows: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
-  return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
-}
-
-/** Per-round ratios a[r] / b[r], where both ran. */
-function paired(a: number[], b: number[]): Stats {
-  return stats(a.map((x, r) => x / b[r]));
-}
-
-/** A paired ratio as "2.04x (1.90–2.21)". */
-function pairedText(s: Stats): string {
-  return s.n ? `${ratio(s.median)} (${ratio(s.min)}–${ratio(s.max)})` : "—";
-}
-
-/** A target: what it asks, what was measured, and whether it holds (null: not measured). */
-export interface Target {
-  name: string;
-  goal: string;
-  measured: string;
-  holds: boolean | null;
-}
 
 /** Everything bench/run.ts measured. */
 export interface Results {
@@ -93,6 +48,12 @@ export interface Results {
   coldNote?: string;
   filters: Comparison[];
   inproc: InProcess[];
+  /** glob() against expandGlob, tinyglobby and fast-glob (issue 10). */
+  globs: GlobComparison[];
+  /** The CLI's -gitignore against fd and git ls-files (issue 10). */
+  ignored?: IgnoredListing;
+  /** walk() under read flags (issue 13). */
+  perms?: PermRows;
   /** Where the real @std/fs came from. */
   std: string;
   layers?: Layers;
@@ -115,25 +76,12 @@ function fastestOf(runs: ToolRuns[]): number[] {
   return runs[0].wall.map((_, i) => Math.min(...runs.map((r) => r.wall[i])));
 }
 
-/** A target from a paired ratio, or "not measured" with the reason. */
-function ratioTarget(
-  name: string,
-  goal: string,
-  x: Stats | string,
-  text: string,
-  holds: (ratio: number) => boolean,
-): Target {
-  return typeof x === "string"
-    ? { name, goal, measured: `not measured: ${x}`, holds: null }
-    : { name, goal, measured: `${text} per round: ${pairedText(x)}`, holds: holds(x.median) };
-}
-
 /** Medians of tools' walls as "ioq cli 0.512 s, bfs 0.251 s". */
 function medians(runs: ToolRuns[]): string {
   return runs.map((r) => `${r.tool.label} ${med(r.wall, sec)} s`).join(", ");
 }
 
-/** The targets of issue 9, from the results; `labels` are the trees they name. */
+/** The targets of issues 9, 10 and 13, from the results; `labels` are the trees they name. */
 export function targets(res: Results, labels: string[]): Target[] {
   const out: Target[] = [];
   const why = (label: string, c?: Comparison, note = "not run") =>
@@ -215,6 +163,9 @@ export function targets(res: Results, labels: string[]): Target[] {
       holds: ns.n ? ns.median <= limit : null,
     });
   }
+  const globbed = labels.filter((l) => l !== big);
+  out.push(...globTargets(res.globs, globbed, (label) => why(label, undefined, "not run")));
+  out.push(permTarget(res.perms));
   return out;
 }
 
@@ -251,6 +202,26 @@ function comparisonTable(c: Comparison): string {
   );
   const head = ["tool", "entries", "median s", "min–max s", "CPU s", "peak RSS MiB", "ioq ÷ tool"];
   return table(head, rows) + problems(c);
+}
+
+/** The ignore-aware listing's section. */
+function ignoredSection(l: IgnoredListing): string[] {
+  const c = l.comparison;
+  return [
+    `## Ignore-aware listing (issue 10): ${c.tree} (${c.rounds} rounds)`,
+    "",
+    `The repository bench/gitrepo.ts generates (\`${c.root.replace(`${REPO}/`, "")}\`: ` +
+    `${l.about}): nested .gitignore files, a big ignored build/, node_modules/ at the top and ` +
+    "in each package, .git/info/exclude. Whole processes as above, each listing the files " +
+    "git lists, checked against the generator's plan: `git ls-files --others --cached " +
+    "--exclude-standard`; the CLI with `-gitignore -type f`; fd, which honours .gitignore by " +
+    "default, with `--hidden` (its default leaves dot files out, git does not), `--exclude " +
+    ".git` (with `--hidden` it lists .git's own files) and `--type f` (git lists files only). " +
+    "No user configuration: git with `GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1`, fd " +
+    "with `HOME` and `XDG_CONFIG_HOME` an empty directory.",
+    "",
+    comparisonTable(c),
+  ];
 }
 
 /** The predicate rows of one tree: the CLI, bfs and find. */
@@ -374,7 +345,7 @@ export function render(res: Results, list: Target[]): string {
   const push = (...s: string[]) => out.push(...s);
   const sources = [...new Set(res.inproc[0]?.walkers.flatMap((w) => w.source ?? []))];
   push(
-    "## The targets (issue 9; reported, never asserted)",
+    "## The targets (issues 9, 10 and 13; reported, never asserted)",
     "",
     targetsTable(list),
     "",
@@ -414,6 +385,7 @@ export function render(res: Results, list: Target[]): string {
     const list = res.filters.filter((c) => c.tree === tree);
     push("", `### ${tree} (${list[0].rounds} rounds)`, "", filterTable(list));
   }
+  if (res.ignored) push("", ...ignoredSection(res.ignored));
   push(
     "",
     "## In process",
@@ -424,6 +396,8 @@ export function render(res: Results, list: Target[]): string {
   for (const ip of res.inproc) {
     push("", `### ${ip.tree} (${ip.rounds} rounds)`, "", inprocTable(ip));
   }
+  if (res.globs.length) push("", ...globSection(res.globs, res.std));
+  if (res.perms) push("", ...permSection(res.perms));
   if (res.layers) {
     const ls = res.layers;
     push(

@@ -1,6 +1,6 @@
 /**
  * `deno task bench`: every benchmark of ioq, one report with the targets of
- * issue 9.  See bench/README.md for what each row measures.
+ * issues 9, 10 and 13.  See bench/README.md for what each row measures.
  *
  * ```sh
  * deno task bench [--rounds 5] [--big-rounds 3] [--cold-rounds 3] [--no-big] [--tree PATH]...
@@ -9,10 +9,13 @@
  * Steps: build what is missing (the library, the C programs); make or reuse
  * the synthetic trees (200,000 and 1,000,000 entries) and find the Linux
  * source under bench/.cache; then, on those trees: in process (`walk()` vs
- * @std/fs, readDirSync, fdir), the layer table and the CLI's diagnostic
- * runs, NOP throughput, the event-loop lag, peak RSS, whole processes warm
- * (the CLI vs bfs, fd and find), with predicates (vs bfs and find), and
- * cold (vs bfs -j4) last, since it drops the caches.  The report goes to
+ * @std/fs, readDirSync, fdir; `glob()` vs expandGlob, tinyglobby,
+ * fast-glob), the layer table and the CLI's diagnostic runs, NOP
+ * throughput, the event-loop lag, peak RSS, whole processes warm (the CLI
+ * vs bfs, fd and find), with predicates (vs bfs and find), the
+ * ignore-aware listing of a generated git repository (the CLI vs fd and
+ * git ls-files), `walk()` under scoped read permissions, and cold (vs bfs
+ * -j4) last, since it drops the caches.  The report goes to
  * stdout and to bench/results/<date>-<host>.md, with a chart of the warm
  * medians (<date>-<host>.svg and latest.svg).
  *
@@ -20,21 +23,27 @@
  */
 
 import { inProcess, lagProbe, loadWalkers, nops, Probe, rssProbe, stdSource } from "./inproc.ts";
+import { globTree, LINUX_PATTERNS, loadGlobbers, SYNTHETIC_PATTERNS } from "./globs.ts";
+import { ensureGitRepo } from "./gitrepo.ts";
+import { compareIgnored, ignoreTools } from "./ignored.ts";
 import { diagnose, measureLayers } from "./layers.ts";
+import { measurePerms } from "./perms.ts";
 import { benchPrograms, ensureLibrary } from "./native.ts";
-import { chartGroups, int, render, type Results, targets } from "./report.ts";
+import { int } from "./format.ts";
+import { chartGroups, render, type Results, targets } from "./report.ts";
 import { barChart } from "./svg.ts";
 import { describe, ensureTree } from "./tree.ts";
 import { DEFAULT_PARAMS } from "./tree_plan.ts";
 import { CACHE, DENO, exists, output, parseFlags, progress, REPO } from "./util.ts";
 import { compare, dropCaches, toolbox } from "./whole.ts";
 
-const SECTIONS = "inproc,layers,lag,rss,warm,filters,cold";
+const SECTIONS = "inproc,glob,layers,lag,rss,warm,filters,ignore,perms,cold";
 
 const USAGE = `Usage: deno task bench [options]
 
 Runs every ioq benchmark; writes bench/results/<date>-<host>.{md,svg} and latest.svg.
-  --rounds N        rounds on the 200,000-entry and Linux trees (default 5; predicates: at most 3)
+  --rounds N        rounds on the 200,000-entry and Linux trees (default 5; predicates and
+                    globs: at most 3)
   --big-rounds N    rounds on the 1,000,000-entry tree (default 3)
   --cold-rounds N   cold rounds per tree (default 3; at most --big-rounds on the big tree)
   --no-big          leave out the 1,000,000-entry tree (its targets: not measured)
@@ -90,7 +99,11 @@ const small = await ensureTree({ entries: DEFAULT_PARAMS.entries }, { jobs });
 const smallLabel = `synthetic ${int(small.manifest.stats.total)}`;
 const bigEntries = 1_000_000;
 const bigLabel = `synthetic ${int(bigEntries)}`;
-const big = flags["no-big"] ? undefined : await ensureTree({ entries: bigEntries }, { jobs });
+/** The sections that use the big tree; with --only and none of them, it is not made. */
+const bigUsers = ["lag", "rss", "warm", "filters", "cold"].filter((s) => only.has(s));
+const big = flags["no-big"] || bigUsers.length === 0
+  ? undefined
+  : await ensureTree({ entries: bigEntries }, { jobs });
 const { tools, versions, missing } = await toolbox();
 const pick = (...keys: string[]) => tools.filter((t) => keys.includes(t.key));
 
@@ -120,7 +133,12 @@ async function linuxTree(label: string): Promise<Walked | { label: string; why: 
 
 const linux = await linuxTree("Linux 6.1 source");
 const absent: Results["absent"] = "why" in linux ? [linux] : [];
-if (!big) absent.push({ label: bigLabel, why: "left out (--no-big)" });
+if (!big) {
+  absent.push({
+    label: bigLabel,
+    why: flags["no-big"] ? "left out (--no-big)" : "left out (no section of --only uses it)",
+  });
+}
 const trees: Walked[] = [
   { label: smallLabel, root: small.root, entries: small.manifest.stats.total, rounds },
   ...("why" in linux ? [] : [linux]),
@@ -135,6 +153,7 @@ const res: Results = {
   cold: [],
   filters: [],
   inproc: [],
+  globs: [],
   std: std.label,
   nops: [],
   lags: [],
@@ -157,6 +176,9 @@ async function section(name: string, run: () => Promise<void>): Promise<void> {
 /** The probe process of the in-process and layer sections, started on first use. */
 let probe: Probe | undefined;
 const probeOf = () => probe ??= new Probe(std);
+
+/** The globbers' sources, once loaded (for the machine table). */
+let globSources: { label: string; source?: string; skipped?: string }[] = [];
 
 /** Predicates for progress lines (" -newer ROOT"). */
 const shown = (predicates: string[], root: string) =>
@@ -182,6 +204,16 @@ try {
     }
     say("NOP throughput");
     res.nops = await nops(probeOf());
+  });
+  await section("glob", async () => {
+    const globbers = await loadGlobbers(probeOf(), std);
+    globSources = globbers;
+    for (const t of trees.filter((t) => t.label !== bigLabel)) {
+      const patterns = t.label === linux.label ? LINUX_PATTERNS : SYNTHETIC_PATTERNS;
+      // At most 3 rounds: expandGlob takes seconds a pattern
+      const r = Math.min(t.rounds, 3);
+      res.globs.push(...await globTree(probeOf(), globbers, std, t.label, t.root, patterns, r));
+    }
   });
   await section("layers", async () => {
     const total = small.manifest.stats.total;
@@ -230,6 +262,18 @@ await section("filters", async () => {
     }
   }
 });
+await section("ignore", async () => {
+  const repo = await ensureGitRepo();
+  const listing = await ignoreTools();
+  Object.assign(versions, listing.versions);
+  missing.push(...listing.missing);
+  const say = (m: string) => progress(`bench: ignore-aware listing, ${m}`, false);
+  res.ignored = await compareIgnored(repo, listing.tools, programs.rusage, rounds, say);
+  res.trees.push({ label: "generated git repository", root: repo.root, about: res.ignored.about });
+});
+await section("perms", async () => {
+  res.perms = await measurePerms(smallLabel, small.root, small.manifest.stats.total, rounds);
+});
 // Cold, last: it drops the caches
 res.coldNote = flags["no-cold"] || !only.has("cold") ? "left out (--no-cold or --only)" : undefined;
 await section("cold", async () => {
@@ -262,6 +306,8 @@ res.machine = [
   ...missing.map((m) => ["missing", m] as [string, string]),
   ["@std/fs", std0?.source ?? std0?.skipped ?? `${std.label} (not loaded)`],
   ["fdir", fdir0?.source ?? fdir0?.skipped ?? "not loaded"],
+  ...globSources.filter((g) => g.source || g.skipped)
+    .map((g) => [g.label, g.source ?? g.skipped!] as [string, string]),
   ["ioq library", library],
   ["load average", `${loadBefore} at the start, ${loadavg()} at the end (1, 5, 15 min)`],
 ];
@@ -272,6 +318,7 @@ res.trees = [
     ...linux,
     about: `${int(linux.entries ?? 0)} entries (find's count), Debian's linux-source-6.1`,
   }]),
+  ...res.trees,
 ].map((t) => ({ ...t, root: t.root.replace(`${REPO}/`, "") }));
 const seconds = ((performance.now() - started) / 1000).toFixed(0);
 const command = `deno task bench${Deno.args.length ? " " + Deno.args.join(" ") : ""}`;

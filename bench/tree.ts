@@ -18,7 +18,7 @@
 import { DEFAULT_PARAMS, PLAN_VERSION, planStats, planTree } from "./tree_plan.ts";
 import type { TreeParams, TreeStats } from "./tree_plan.ts";
 import type { WorkerReply, WorkerRequest } from "./tree_worker.ts";
-import { int } from "./report.ts";
+import { int } from "./format.ts";
 import { CACHE, exists, parseFlags, progress } from "./util.ts";
 
 /** What `manifest.json` holds. */

@@ -36,6 +36,8 @@ export interface Tool {
   offset: number;
   /** Whether it is the ioq CLI. */
   ioq: boolean;
+  /** Environment variables set for it (added to the bench's). */
+  env?: Record<string, string>;
 }
 
 /** The tools found, their versions, and what is missing. */
@@ -48,7 +50,7 @@ export interface Toolbox {
 }
 
 /** The first line of `cmd --version`. */
-async function version(cmd: string): Promise<string> {
+export async function version(cmd: string): Promise<string> {
   const out = await output(cmd, ["--version"]);
   return (out.stdout.trim() || out.stderr.trim()).split("\n")[0] || `unknown (status ${out.code})`;
 }
@@ -273,6 +275,7 @@ export async function compare(
     for (const r of runs) {
       const run = await runMeasured(options.rusage, argvOf(r.tool, root, predicates), {
         piped: true,
+        env: r.tool.env,
       });
       if (r.tool.ioq && run.status === 2) {
         r.unsupported = run.stderr.trim().split("\n")[0];
@@ -300,9 +303,11 @@ export async function compare(
       if (options.cold) {
         const why = await dropCaches();
         if (why) throw new Error(`cannot drop the caches: ${why}`);
-        await runMeasured(options.rusage, argvOf(r.tool, empty, predicates));
+        await runMeasured(options.rusage, argvOf(r.tool, empty, predicates), { env: r.tool.env });
       }
-      const run = await runMeasured(options.rusage, argvOf(r.tool, root, predicates));
+      const run = await runMeasured(options.rusage, argvOf(r.tool, root, predicates), {
+        env: r.tool.env,
+      });
       failed(r, run);
       r.wall[round] = run.wallMs;
       r.cpu[round] = run.userMs + run.sysMs;

@@ -218,6 +218,7 @@ static int walk_check(const struct ioq_walk_config *cfg) {
 /** Free a walk's memory (its workers are back, its nodes freed). */
 static void walk_free(struct ioq_walk *w) {
 	free(w->root);
+	free(w->root_real);
 	free(w->root_shown);
 	free(w->root_prefix);
 	wmatch_free_globs(&w->names);

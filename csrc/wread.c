@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -219,6 +220,72 @@ static int wread_root_at(struct ioq_walk *w, const char **last) {
 }
 
 /**
+ * The path of an open directory with no symlink in it, from
+ * /proc/self/fd.  @return It (to free), or NULL where it cannot be read.
+ */
+static char *wread_real_path(int fd) {
+	char link[32], buf[PATH_MAX];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, buf, sizeof(buf));
+	if (n <= 0 || n >= (ssize_t)sizeof(buf) || buf[0] != '/') {
+		return NULL;
+	}
+	char *real = malloc((size_t)n + 1);
+	if (real) {
+		memcpy(real, buf, (size_t)n);
+		real[n] = 0;
+	}
+	return real;
+}
+
+/**
+ * Open a directory below the root, by its path from the root's real path,
+ * following no symlink anywhere: one descriptor, none held meanwhile.
+ * @return The descriptor, a negative errno value, or -ENOSYS where this
+ *         cannot be done (no real path, no openat2(), a path too long).
+ */
+static int wread_open_real(struct wreader *r, const struct wnode *n, const struct wnode *root) {
+	struct ioq_walk *w = r->w;
+#if defined(SYS_openat2) && defined(RESOLVE_NO_SYMLINKS)
+	if (!w->root_real || !atomic_load_explicit(&wread_has_openat2, memory_order_relaxed)) {
+		return -ENOSYS;
+	}
+	if (wnode_relpath(w, n, root, &r->path) != 0) {
+		return -ENOMEM;
+	}
+	size_t real_len = strlen(w->root_real);
+	size_t len = real_len + 1 + r->path.len;
+	if (len >= PATH_MAX) {
+		return -ENOSYS;
+	}
+	char full[PATH_MAX];
+	memcpy(full, w->root_real, real_len);
+	full[real_len] = '/';
+	memcpy(full + real_len + 1, r->path.data, r->path.len);
+	full[len] = 0;
+	struct open_how how = {
+		.flags = WREAD_OPEN | O_NOFOLLOW,
+		.resolve = RESOLVE_NO_SYMLINKS,
+	};
+	long fd = syscall(SYS_openat2, AT_FDCWD, full, &how, sizeof(how));
+	if (fd >= 0) {
+		return (int)fd;
+	}
+	if (errno == ENOSYS || errno == EPERM || errno == E2BIG) {
+		atomic_store_explicit(&wread_has_openat2, false, memory_order_relaxed);
+		return -ENOSYS;
+	}
+	return -errno;
+#else
+	(void)r;
+	(void)n;
+	(void)root;
+	(void)w;
+	return -ENOSYS;
+#endif
+}
+
+/**
  * Open the root again, as the walk first opened it (its descriptor was
  * closed to stay within the limit).
  * @return The descriptor, or a negative errno value.
@@ -259,6 +326,11 @@ static int wread_open(struct wreader *r, struct wnode *n, struct wnode *anchor) 
 		while (root->parent) {
 			root = root->parent;
 		}
+		// From the root's real path in one call where the kernel can
+		int fd = wread_open_real(r, n, root);
+		if (fd != -ENOSYS) {
+			return fd;
+		}
 		if (wnode_relpath(w, n, root, &r->path) != 0) {
 			return -ENOMEM;
 		}
@@ -266,7 +338,7 @@ static int wread_open(struct wreader *r, struct wnode *n, struct wnode *anchor) 
 		if (rfd < 0) {
 			return rfd;
 		}
-		int fd = wread_open_path(rfd, (char *)r->path.data, r->path.len, true);
+		fd = wread_open_path(rfd, (char *)r->path.data, r->path.len, true);
 		close(rfd);
 		return fd;
 	}
@@ -485,15 +557,17 @@ static void wread_entry(struct wreader *r, struct wlisted *l) {
 	// ahead (newer than the listing: the name may have been replaced)
 	if (e.type == DT_UNKNOWN || l->pre == 0) {
 		int ret = wread_stat(r, &e, false);
-		if (ret != 0) {
-			if (l->probe && (ret == -ENOENT || ret == -ENOTDIR)) {
-				// A name a glob looked up, not there: nothing to report
-				return;
-			}
+		if (ret == 0) {
+			e.type = wread_dtype(e.stx.stx_mode);
+		} else if (l->probe && (ret == -ENOENT || ret == -ENOTDIR)) {
+			// A name a glob looked up, not there: nothing to report
+			return;
+		} else if (e.type == DT_UNKNOWN) {
 			wread_error(r, name, len, e.depth, DT_UNKNOWN, IOQ_WALK_OP_STAT, ret);
 			return;
 		}
-		e.type = wread_dtype(e.stx.stx_mode);
+		// Else the listing's type stands: the entry's own stat, once it is
+		// known to be reported, tries again and reports the error
 	}
 
 	// Ignore files: on the entry's own type (a link is not a directory);
@@ -605,7 +679,8 @@ static void wread_entry(struct wreader *r, struct wlisted *l) {
 			int ret = wread_stat(r, &e, false);
 			if (ret != 0) {
 				// Listed, but it cannot be stat'ed (gone, or a directory
-				// without search permission): an error, as find reports it
+				// without search permission): an error of the listing's
+				// type, not entered (the caller may still show the entry)
 				wread_error(r, name, len, e.depth, e.type, IOQ_WALK_OP_STAT, ret);
 				return;
 			}
@@ -943,7 +1018,9 @@ static void wread_list(struct wreader *r) {
 		if (ignores) {
 			wread_ignores(r);
 		}
-		if (w->cfg.flags & IOQ_WALK_SORT) {
+		// (not for fewer than two: the list may not even be allocated yet,
+		// and qsort() of NULL is undefined, even of nothing)
+		if ((w->cfg.flags & IOQ_WALK_SORT) && r->nlisted > 1) {
 			qsort(r->listed, r->nlisted, sizeof(*r->listed), wread_cmp);
 		}
 		wread_listed(r);
@@ -1016,6 +1093,9 @@ static void wread_root(struct wreader *r, struct wnode *root, struct wresult *re
 		fd = openat(at, last, WREAD_OPEN | (follow ? 0 : O_NOFOLLOW));
 		fd = fd < 0 ? -errno : fd;
 		walk_count(w, IOQ_WALK_COUNT_OPENS, 1);
+	}
+	if (fd >= 0) {
+		w->root_real = wread_real_path(fd);
 	}
 
 	struct wentry e = {.depth = 0, .type = DT_DIR, .followed = false};

@@ -206,6 +206,12 @@ struct ioq_walk {
 	char *root;
 	/** Its length. */
 	uint32_t root_len;
+	/**
+	 * The root's directory's path with no symlink in it (read from its
+	 * descriptor when it was opened), NUL-terminated, or NULL: the way back
+	 * to it with one descriptor once its own is closed.
+	 */
+	char *root_real;
 	/** The root's path as reported. */
 	uint8_t *root_shown;
 	/** Its length. */

@@ -12,7 +12,7 @@ import type { EngineItem } from "./engine.ts";
 import { osError } from "./errors.ts";
 import { ffi } from "./ffi.ts";
 import { DT, LAYOUT, WALK, WALK_LAYOUT } from "./layout.ts";
-import { basename, normalizeBytes, rootBytes } from "./path.ts";
+import { basename, normalizeBytes, urlText } from "./path.ts";
 import type { IoQueue, IoQueueOptions } from "./queue.ts";
 import type { WalkPlan } from "./walk_options.ts";
 
@@ -283,7 +283,7 @@ export function planGlob(patterns: (string | URL)[], options: GlobOptions): Glob
         `Cannot glob: a pattern must be a string or a file: URL, not ${describe(pattern)}`,
       );
     }
-    const text = typeof pattern === "string" ? pattern : decoder.decode(rootBytes(pattern));
+    const text = typeof pattern === "string" ? pattern : urlText(pattern);
     if (text.includes("\0")) {
       throw new TypeError(`Cannot glob '${text}': the pattern contains a NUL byte`);
     }

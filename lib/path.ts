@@ -23,6 +23,7 @@ export type PathLike = string | URL | Uint8Array;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const strict = new TextDecoder("utf-8", { fatal: true });
 
 /** The longest path the kernel takes (PATH_MAX), in bytes, NUL included. */
 export const PATH_MAX = 4096;
@@ -99,6 +100,24 @@ export function rootBytes(root: string | URL): Uint8Array {
   throw new TypeError(
     `Cannot walk ${root === null ? "null" : typeof root}: the root must be a string or a file: URL`,
   );
+}
+
+/**
+ * A `file:` URL's path as text, for what works on text (glob patterns):
+ * decoded as `rootBytes` decodes it, and refused when its bytes are not
+ * UTF-8 (an escape such as `%FF`), which text cannot hold.
+ *
+ * @throws {TypeError} For a URL of another scheme or host, or bytes that are not UTF-8.
+ */
+export function urlText(url: URL): string {
+  const bytes = urlBytes(url);
+  try {
+    return strict.decode(bytes);
+  } catch {
+    throw new TypeError(
+      `Cannot use URL '${url.href}' as text: its path is not UTF-8 (a glob matches names as text)`,
+    );
+  }
 }
 
 /** The byte of "/" and ".". */

@@ -95,10 +95,10 @@ export interface WalkOptions {
   skip?: RegExp[];
   /**
    * `"bfs"`: breadth-first, every directory's entries, directories in the
-   * order they were found (shallow before deep).  `"dfs"`: depth-first, a
-   * directory's entries, then each subdirectory's subtree in turn.  Either
-   * way the order is the same whatever the number of threads, and a
-   * directory comes before its contents.
+   * order they were found (shallow before deep).  `"dfs"`: depth-first, as
+   * `find` lists a tree: each subdirectory's subtree right after the
+   * subdirectory's own entry.  Either way the order is the same whatever
+   * the number of threads, and a directory comes before its contents.
    *
    * @default {"bfs"}
    */
@@ -141,7 +141,10 @@ export interface WalkOptions {
    * Give every entry its `stat` (an lstat; the target's stat for followed
    * symlinks), fetched on the worker threads.  An entry that is listed but
    * cannot be stat'ed (it vanished, or its directory is readable but not
-   * searchable) is reported as an error instead, as `find` does.
+   * searchable) has its error reported, as `find` reports it, and is still
+   * yielded right after, with the type its directory's listing gave and no
+   * `stat` (a directory so yielded is not entered).  Without `onError`, that
+   * error is thrown like any other.
    *
    * @default {false}
    */
@@ -334,7 +337,8 @@ export function plan(root: string | URL, options: WalkOptions): WalkPlan {
 
   const items: EngineItem[] = [
     { kind: WALK.ITEM_ROOT, bytes },
-    { kind: WALK.ITEM_ROOT_SHOWN, bytes: shownBytes },
+    // "" names nothing (ENOENT, as find says): its error shows it as given, not as "."
+    { kind: WALK.ITEM_ROOT_SHOWN, bytes: bytes.length === 0 ? bytes : shownBytes },
     { kind: WALK.ITEM_ROOT_PREFIX, bytes: childPrefixBytes(shownBytes) },
   ];
   for (const ext of dotted ?? []) items.push({ kind: WALK.ITEM_EXT, bytes: encoder.encode(ext) });

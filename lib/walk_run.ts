@@ -14,6 +14,7 @@ import { DT, LAYOUT, WALK, WALK_LAYOUT } from "./layout.ts";
 import { readScope, type WalkGuard } from "./permissions.ts";
 import { IoQueue, queueCore } from "./queue.ts";
 import { readStat } from "./stat.ts";
+import { basename } from "./path.ts";
 import { include, type WalkPlan } from "./walk_options.ts";
 
 /**
@@ -305,13 +306,20 @@ export class WalkRun {
       const i = this.#i++;
       const w = i * WORDS;
       const flags = bytes[i * WALK_LAYOUT.REC_SIZE + WALK_LAYOUT.REC_FLAGS];
-      if (flags & WALK.REC_ERROR) {
+      const type = bytes[i * WALK_LAYOUT.REC_SIZE + WALK_LAYOUT.REC_TYPE];
+      const unstated = (flags & WALK.REC_ERROR) !== 0 && this.#unstated(b, i, flags, type);
+      if ((flags & WALK.REC_ERROR) && !unstated) {
         this.#error(b, i);
         continue;
       }
-      const type = bytes[i * WALK_LAYOUT.REC_SIZE + WALK_LAYOUT.REC_TYPE];
-      const off16 = words[w + 3];
-      const path = text.slice(off16, off16 + words[w + 4]);
+      let path: string;
+      if (unstated) {
+        // (an error's path is kept apart from the text decoded up front)
+        path = decoder.decode(b.text.subarray(words[w], words[w] + words[w + 1]));
+      } else {
+        const off16 = words[w + 3];
+        path = text.slice(off16, off16 + words[w + 4]);
+      }
       if (this.#refused?.size && this.#reached(path, flags)) continue;
       if (flags & WALK.REC_ROOT) {
         // @std/fs filters the root as given
@@ -327,9 +335,11 @@ export class WalkRun {
         if (this.#seen.has(path)) continue;
         this.#seen.add(path);
       }
+      // Its stat's error first (thrown without onError), then the entry
+      if (unstated) this.#error(b, i);
       const entry: WalkEntry = {
         path,
-        name: path.slice(words[w + 5]),
+        name: unstated ? basename(path) : path.slice(words[w + 5]),
         isFile: type === DT.REG,
         isDirectory: type === DT.DIR,
         isSymlink: type === DT.LNK,
@@ -343,6 +353,21 @@ export class WalkRun {
     this.#engine?.release(b);
     this.#batch = null;
     return undefined;
+  }
+
+  /**
+   * Whether an error record is a listed entry that `stat: true` could not
+   * stat (gone, or in a directory that is readable but not searchable):
+   * yielded without a stat, after its error.  Not the root, not an entry
+   * whose type even the listing did not give, not a link that could not be
+   * followed: those are errors only.
+   */
+  #unstated(b: BatchView, i: number, flags: number, type: number): boolean {
+    const { config } = this.#plan!;
+    return (config.flags & WALK.STAT) !== 0 && (flags & WALK.REC_ROOT) === 0 &&
+      b.bytes[i * WALK_LAYOUT.REC_SIZE + WALK_LAYOUT.REC_OP] === WALK.OP_STAT &&
+      type !== DT.UNKNOWN &&
+      !(type === DT.LNK && config.follow === WALK.FOLLOW_ALWAYS);
   }
 
   /**

@@ -2,7 +2,7 @@
  * Descriptors: walks under `ulimit -n 32` and 64 give every entry; with
  * exactly 0 to 3 descriptors free, each backend gives the one outcome
  * described below (EMFILE with its op and path, or every entry), with and
- * without onError; 1,000 walks stopped at random points (break, return,
+ * without onError, walk() and walkSync() alike; 1,000 walks stopped at random points (break, return,
  * abort, cancel or close of the caller's queue) leave /proc/self/fd as it
  * was and nothing in flight.
  *
@@ -86,11 +86,12 @@ Deno.test("walks under `ulimit -n 32` and 64 give every entry, on every backend"
   }
 });
 
-/** What tests/fixtures/scarce_child.ts prints. */
+/** What tests/fixtures/scarce_child.ts prints: walk()'s outcome, walkSync()'s, leaks. */
 interface Scarce {
   entries: string[];
   errors: Reported[];
   thrown: Reported | null;
+  sync: { entries: string[]; errors: Reported[]; thrown: Reported | null };
   leaked: number;
 }
 
@@ -157,6 +158,13 @@ for (const queueFirst of [false, true]) {
                   const want = scarceOutcome(backend, free, queueFirst);
                   const label = JSON.stringify(got);
                   assertEquals(got.leaked, 0, "no descriptor left open");
+                  // walkSync(), run after walk() with as few descriptors, gives the same
+                  const { sync, ...rest } = got;
+                  assertEquals(
+                    { ...sync, entries: sync.entries.sort() },
+                    { entries: [...rest.entries].sort(), errors: rest.errors, thrown: rest.thrown },
+                    `walkSync(): ${label}`,
+                  );
                   const entries = { none: [], root: [root], all }[want.entries];
                   assertEquals(got.entries.sort(), entries, label);
                   if (!want.op) {

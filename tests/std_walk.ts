@@ -1,6 +1,7 @@
 /**
- * The real `@std/fs` `walk`, `expandGlob` and `expandGlobSync`, for the
- * tests that compare `walk()` and `glob()` with them.
+ * The real `@std/fs` `walk`, `walkSync`, `expandGlob` and `expandGlobSync`,
+ * for the tests that compare `walk()`, `walkSync()`, `glob()` and
+ * `globSync()` with them.
  *
  * Loaded from the first of:
  *
@@ -31,6 +32,11 @@ export type StdWalk = (root: string | URL, options?: WalkOptions) => AsyncIterab
   WalkEntry
 >;
 
+/** `@std/fs` `walkSync`'s signature. */
+export type StdWalkSync = (root: string | URL, options?: WalkOptions) => IterableIterator<
+  WalkEntry
+>;
+
 /** `@std/fs` `expandGlob`'s signature. */
 export type StdExpandGlob = (
   glob: string | URL,
@@ -46,6 +52,7 @@ export type StdExpandGlobSync = (
 /** What is loaded, and from where. */
 interface Loaded {
   walk: StdWalk;
+  walkSync: StdWalkSync;
   expandGlob: StdExpandGlob;
   expandGlobSync: StdExpandGlobSync;
   source: string;
@@ -68,10 +75,10 @@ function hasModules(folder: URL): boolean {
 
 /** Imports the modules from a folder. */
 async function fromFolder(folder: URL, source: string): Promise<Loaded> {
-  const [{ walk }, { expandGlob, expandGlobSync }] = await Promise.all(
+  const [{ walk, walkSync }, { expandGlob, expandGlobSync }] = await Promise.all(
     MODULES.map((m) => import(new URL(m, folder).href)),
   );
-  return { walk, expandGlob, expandGlobSync, source };
+  return { walk, walkSync, expandGlob, expandGlobSync, source };
 }
 
 /** Imports the modules from the first source that has them; says which. */
@@ -85,11 +92,17 @@ async function load(): Promise<Loaded> {
     return fromFolder(folder, `IOQ_STD (${folder.pathname})`);
   }
   if (hasModules(BESIDE)) return fromFolder(BESIDE, BESIDE.pathname);
-  const [{ walk }, { expandGlob, expandGlobSync }] = await Promise.all([
+  const [{ walk, walkSync }, { expandGlob, expandGlobSync }] = await Promise.all([
     import("@std/fs/walk"),
     import("@std/fs/expand-glob"),
   ]);
-  return { walk, expandGlob, expandGlobSync, source: import.meta.resolve("@std/fs/walk") };
+  return {
+    walk,
+    walkSync,
+    expandGlob,
+    expandGlobSync,
+    source: import.meta.resolve("@std/fs/walk"),
+  };
 }
 
 const loaded = await load();
@@ -97,6 +110,9 @@ console.error(`NOTE: @std/fs walk and expandGlob from ${loaded.source}`);
 
 /** `@std/fs` `walk` itself. */
 export const stdWalk: StdWalk = loaded.walk;
+
+/** `@std/fs` `walkSync` itself. */
+export const stdWalkSync: StdWalkSync = loaded.walkSync;
 
 /** `@std/fs` `expandGlob` itself. */
 export const stdExpandGlob: StdExpandGlob = loaded.expandGlob;

@@ -2,13 +2,15 @@
  * walk()'s errors below the root: a directory removed while the walk runs
  * (reported with its path, the rest walked), and directories an
  * unprivileged user may not read or search (EACCES, as `nobody`, in a
- * child run from a copy it can read: tests/unprivileged.ts).
+ * child run from a copy it can read: tests/unprivileged.ts), where
+ * `stat: true` still yields what a directory lists but cannot be stat'ed,
+ * each entry right after its error.
  *
  * @module
  */
 
 import { assert, assertEquals } from "@std/assert";
-import { IoQueue, walk, type WalkEntry } from "../../mod.ts";
+import { IoQueue, walk } from "../../mod.ts";
 import { makeTree, testBackends } from "../helpers.ts";
 import { Sandbox, UNPRIVILEGED_SKIP } from "../unprivileged.ts";
 import { code, keys, ORDERS, stdKeys, type Walked } from "./support.ts";
@@ -87,8 +89,17 @@ function uringUnprivileged(): string | undefined {
   return undefined;
 }
 
+/** What eacces_child.ts tells of one walk. */
+interface Account {
+  events: (
+    | { entry: string; isDirectory: boolean; stat: boolean }
+    | { error: { name: string; code: string; op: string; path: string } }
+  )[];
+  thrown: { name: string; code: string; op: string; path: string } | null;
+}
+
 testBackends(
-  "walk() reports EACCES and walks the rest, as an unprivileged user",
+  "walk() reports EACCES and walks the rest, as an unprivileged user; stat: true yields what it cannot stat",
   async (backend) => {
     await using sandbox = await Sandbox.create(["tests/fixtures/eacces_child.ts"]);
     const root = sandbox.path("tree");
@@ -98,18 +109,21 @@ testBackends(
     for (const f of ["a/f", "b/g", "locked/secret", "rdonly/file"]) {
       await Deno.writeTextFile(`${root}/${f}`, "");
     }
+    await Deno.symlink("file", `${root}/rdonly/lnk`);
     for (const d of ["", "/a", "/b", "/locked/sub", "/rdonly/sub"]) {
       await Deno.chmod(`${root}${d}`, 0o755);
     }
     await Deno.chmod(`${root}/locked`, 0o000);
+    // Readable, not searchable: its names can be listed, not stat'ed nor opened
     await Deno.chmod(`${root}/rdonly`, 0o444);
 
     const r = await sandbox.runAsNobody(
       sandbox.deno("tests/fixtures/eacces_child.ts", ["-A"], [root, backend]),
     );
     assertEquals(r.code, 0, `the child failed: ${r.stderr}`);
-    const result = JSON.parse(r.stdout);
+    const result: Record<string, Account> = JSON.parse(r.stdout);
 
+    const unstatable = [`${root}/rdonly/file`, `${root}/rdonly/lnk`, `${root}/rdonly/sub`];
     const want = [
       [root, true],
       [`${root}/a`, true],
@@ -119,25 +133,50 @@ testBackends(
       [`${root}/locked`, true],
       [`${root}/rdonly`, true],
       [`${root}/rdonly/file`, false],
+      [`${root}/rdonly/lnk`, false],
       [`${root}/rdonly/sub`, true],
-    ];
-    for (const order of ORDERS) {
-      const { entries, errors, thrown } = result[order];
+    ].sort();
+    const denied = (op: string, path: string) => ({
+      name: "PermissionDenied",
+      code: "EACCES",
+      op,
+      path,
+    });
+    const byPath = (a: { path: string }, b: { path: string }) => a.path < b.path ? -1 : 1;
+    assertEquals(Object.keys(result).length, 8);
+    for (const [label, { events, thrown }] of Object.entries(result)) {
+      const stat = label.includes("stat");
+      const entries = events.flatMap((e) => "entry" in e ? [e] : []);
+      const errors = events.flatMap((e) => "error" in e ? [e.error] : []);
       assertEquals(
-        entries.map((e: WalkEntry) => [e.path, e.isDirectory]).sort(),
-        want.sort(),
-        `${order}: everything readable`,
+        entries.map((e) => [e.entry, e.isDirectory]).sort(),
+        want,
+        `${label}: everything listed is yielded`,
       );
       assertEquals(
-        errors.sort((a: { path: string }, b: { path: string }) => a.path < b.path ? -1 : 1),
-        [
-          { name: "PermissionDenied", code: "EACCES", path: `${root}/locked` },
-          { name: "PermissionDenied", code: "EACCES", path: `${root}/rdonly/sub` },
-        ],
-        `${order}: errors`,
+        [...errors].sort(byPath),
+        stat
+          ? [denied("opendir", `${root}/locked`), ...unstatable.map((p) => denied("stat", p))]
+          : [denied("opendir", `${root}/locked`), denied("opendir", `${root}/rdonly/sub`)],
+        `${label}: errors`,
       );
-      assertEquals(thrown?.name, "PermissionDenied", `${order}: thrown without onError`);
-      assertEquals(thrown?.code, "EACCES");
+      for (const e of entries) {
+        assertEquals(e.stat, stat && !unstatable.includes(e.entry), `${label}: ${e.entry}'s stat`);
+      }
+      if (stat) {
+        // Each stat error comes right before its entry
+        for (const path of unstatable) {
+          const at = events.findIndex((e) => "error" in e && e.error.path === path);
+          assertEquals(events[at + 1], {
+            entry: path,
+            isDirectory: path.endsWith("sub"),
+            stat: false,
+          });
+        }
+      }
+      // Without onError, the first error is thrown
+      const first = events.find((e) => "error" in e);
+      assertEquals(thrown, first && "error" in first ? first.error : null, `${label}: thrown`);
     }
   },
   (backend) => UNPRIVILEGED_SKIP ?? (backend === "io_uring" ? uringUnprivileged() : undefined),

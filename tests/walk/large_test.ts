@@ -1,14 +1,15 @@
 /**
  * walk() on big trees: one directory of 100,000 entries (each yielded
- * once), a chain 300 levels deep (paths far past PATH_MAX), links followed
- * and canonicalized past PATH_MAX (with /proc and without), and deep chains
- * walked with few descriptors.
+ * once), a chain 300 levels deep (paths far past PATH_MAX), roots past
+ * PATH_MAX (walk() and walkSync()), links followed and canonicalized past
+ * PATH_MAX (with /proc and without), and deep chains walked with few
+ * descriptors.
  *
  * @module
  */
 
 import { assert, assertEquals } from "@std/assert";
-import { IoQueue, walk } from "../../mod.ts";
+import { IoQueue, walk, type WalkOptions, walkSync } from "../../mod.ts";
 import { fastTempDir, makeTree, openFds, testBackends } from "../helpers.ts";
 import { touchAll } from "../libc.ts";
 import { denoRun, fixture, runJson, runsSync } from "../child.ts";
@@ -16,12 +17,16 @@ import {
   checkOrder,
   deepLinkTree,
   deepName,
+  expectRows,
   ioqWalk,
   key,
   makeChain,
   ORDERS,
   rawLinkTreeWithWayOut,
   rmrf,
+  ROOT_NAME as R,
+  type Row,
+  withCwd,
 } from "./support.ts";
 
 testBackends("walk() yields each of 100,000 entries of one directory once", async (backend, t) => {
@@ -106,6 +111,60 @@ testBackends("walk() follows links past PATH_MAX as found", async (backend, t) =
         );
       });
     }
+  } finally {
+    await rmrf(root);
+  }
+});
+
+/** The entries below deepLinkTree()'s bottom, as rows relative to it ([] without links followed). */
+function bottomRows(follow: boolean): Row[] {
+  return [
+    [0, "-d-", "", R],
+    [1, "f--", "leaf", "leaf"],
+    [1, "-d-", "target", "target"],
+    [2, "f--", "target/t", "t"],
+    ...(follow
+      ? [[1, "-d-", "target", "target"], [2, "f--", "target/t", "t"], [1, "--l", "leaf", "flink"]]
+      : [[1, "--l", "dlink", "dlink"], [1, "--l", "flink", "flink"]]) as Row[],
+  ];
+}
+
+testBackends("walk() and walkSync() take a root longer than PATH_MAX", async (backend, t) => {
+  const { root, bottom } = deepLinkTree();
+  const relative = bottom.slice(root.length + 1);
+  assert(bottom.length > 6000 && relative.length > 4096);
+  /** [label, the root given, the base rows are relative to, options, rows]. */
+  const cases: [string, string | URL, string, WalkOptions, Row[]][] = [
+    ["absolute", bottom, bottom, {}, bottomRows(false)],
+    ["trailing slash", `${bottom}/`, bottom, {}, bottomRows(false)],
+    ["dots", `${bottom}/target/../.`, bottom, {}, bottomRows(false)],
+    ["a file: URL", new URL(`file://${bottom}`), bottom, {}, bottomRows(false)],
+    ["relative", relative, relative, {}, bottomRows(false)],
+    ["stat", bottom, bottom, { stat: true }, bottomRows(false)],
+    ["sameFilesystem", bottom, bottom, { sameFilesystem: true }, bottomRows(false)],
+    ["followSymlinks", bottom, bottom, { followSymlinks: true }, bottomRows(true)],
+    ["maxDepth 1", bottom, bottom, { maxDepth: 1 }, bottomRows(false).filter((r) => r[0] <= 1)],
+    ["a link to a directory", `${bottom}/dlink`, bottom, {}, [
+      [0, "-d-", "dlink", "dlink"],
+      [1, "f--", "dlink/t", "t"],
+    ]],
+  ];
+  try {
+    await withCwd(root, async () => {
+      for (const order of ORDERS) {
+        for (const [label, from, base, options, rows] of cases) {
+          await t.step(`${order}: ${label}`, async () => {
+            const opts = { ...options, order, queue: { backend } };
+            const got = await ioqWalk(from, opts, true);
+            assertEquals(got.errors, [], label);
+            expectRows(got.entries, base, rows, label);
+            if (options.stat) assert(got.entries.every((e) => e.stat), "every entry has a stat");
+            const sync = [...walkSync(from, opts)];
+            assertEquals(sync.map(key), got.entries.map(key), `${label}: walkSync()`);
+          });
+        }
+      }
+    });
   } finally {
     await rmrf(root);
   }

@@ -2,17 +2,18 @@
  * walk({ sameFilesystem: true }), on a tmpfs mounted inside a temporary
  * tree (root only: elsewhere the test is ignored, with the reason): a
  * directory on another file system than the root's is yielded and not
- * entered, whether it is reached by name or through a followed link; files
- * there are yielded as usual.
+ * entered, whether it is reached by name or through a followed link (with
+ * `stat` or without, walk() and walkSync() alike); files there are yielded
+ * as usual.
  *
  * @module
  */
 
-import { assertEquals } from "@std/assert";
-import type { WalkOptions } from "../../mod.ts";
+import { assert, assertEquals } from "@std/assert";
+import { type WalkOptions, walkSync } from "../../mod.ts";
 import { makeTree, testBackends } from "../helpers.ts";
 import { runsSync } from "../child.ts";
-import { expectRows, ioqWalk, ORDERS, ROOT_NAME as R, type Row } from "./support.ts";
+import { expectRows, ioqWalk, key, ORDERS, ROOT_NAME as R, type Row } from "./support.ts";
 
 /** Mounts a small tmpfs on `dir`. */
 function mount(dir: string): boolean {
@@ -193,6 +194,16 @@ const CASES: [string, WalkOptions, string, Row[], Row[]][] = [
   ],
 ];
 
+// With stat: the same entries (the device checked is the one the stat saw)
+const following = CASES.find(([name]) => name === "following")!;
+CASES.push([
+  "following, stat",
+  { followSymlinks: true, stat: true },
+  "",
+  following[3],
+  following[4],
+]);
+
 testBackends(
   "walk({ sameFilesystem: true }) yields directories on other file systems without entering them",
   async (backend, t) => {
@@ -207,6 +218,13 @@ testBackends(
             const got = await ioqWalk(from, { ...opts, sameFilesystem: true }, true);
             assertEquals(got.errors, []);
             expectRows(got.entries, root, same, `${name}, sameFilesystem`);
+            const sync = [...walkSync(from, { ...opts, sameFilesystem: true })];
+            assertEquals(
+              sync.map(key),
+              got.entries.map(key),
+              `${name}, sameFilesystem: walkSync()`,
+            );
+            if (options.stat) assert(got.entries.every((e) => e.stat), `${name}: stats`);
             const without = await ioqWalk(from, opts, true);
             assertEquals(without.errors, []);
             expectRows(without.entries, root, all, name);

@@ -1,15 +1,17 @@
 /**
  * walk() stopped early: `break`, `return()`, an exception in the loop, an
  * `AbortSignal` (before the walk, midway, and while it waits for its stat
- * and follow rounds), on a queue of its own or of the caller's; and 1,000
- * walks stopped at random points.  Each must release every descriptor and
- * leave a caller's queue idle and usable.
+ * and follow rounds), on a queue of its own or of the caller's; 1,000
+ * walks stopped at random points; and 200 walks with stat or follow rounds
+ * (walk() and walkSync()) aborted at random points, in the loop or from a
+ * timer.  Each must release every descriptor, throw the signal's reason,
+ * and leave a caller's queue idle and usable.
  *
  * @module
  */
 
 import { assert, assertEquals, assertRejects, assertStrictEquals } from "@std/assert";
-import { IoQueue, walk, type WalkEntry } from "../../mod.ts";
+import { IoQueue, walk, type WalkEntry, walkSync } from "../../mod.ts";
 import { makeTree, openFds, random, testBackends, testSeed } from "../helpers.ts";
 import { stdWalkAll } from "../std_walk.ts";
 import { ioqWalk, keys, type Order, ORDERS, stdKeys } from "./support.ts";
@@ -224,6 +226,67 @@ testBackends(
           });
         }
       }
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+);
+
+testBackends(
+  "walks with stat or follow rounds aborted at random points throw the reason and leak nothing",
+  async (backend) => {
+    const root = await linkedTree();
+    const seed = testSeed(`random aborts of stat and follow walks [${backend}]`);
+    const rand = random(seed);
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)];
+    try {
+      const totals = new Map<string, number>();
+      for (const [name, options] of ROUNDS) {
+        totals.set(name, (await ioqWalk(root, { ...options, onError: () => {} })).entries.length);
+      }
+      await using shared = new IoQueue({ backend, depth: 64 });
+      const before = openFds();
+      const hows = { loop: 0, timer: 0, timerMissed: 0 };
+      for (let i = 0; i < 200; i++) {
+        const [name, options] = pick(ROUNDS);
+        const order = pick(ORDERS);
+        const queue = rand() < 0.5 ? shared : { backend, threads: 1 + Math.floor(rand() * 2) };
+        const sync = rand() < 0.3;
+        // In the loop after `stopAt` entries, or (async only) from a timer while it runs
+        const how = sync || rand() < 0.6 ? "loop" : "timer";
+        const stopAt = Math.floor(rand() * (totals.get(name)! + 1));
+        const label = `walk ${i}: ${name}, ${order}, ${sync ? "walkSync" : "walk"}, ` +
+          `abort ${how === "loop" ? `after ${stopAt} entries` : "from a timer"} (seed ${seed})`;
+        const controller = new AbortController();
+        const reason = new Error(label);
+        const opts = { ...options, order, queue, signal: controller.signal };
+        let count = 0;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        if (how === "timer") timer = setTimeout(() => controller.abort(reason), rand() * 4);
+        try {
+          if (sync) {
+            for (const _ of walkSync(root, opts)) if (count++ === stopAt) controller.abort(reason);
+          } else {
+            for await (const _ of walk(root, opts)) {
+              if (how === "loop" && count === stopAt) controller.abort(reason);
+              count++;
+            }
+          }
+          // Only a timer that fired after the end may let the walk finish
+          assertEquals(how === "timer" || stopAt >= totals.get(name)!, true, `${label}: ended`);
+          if (how === "timer") hows.timerMissed++;
+        } catch (error) {
+          assertStrictEquals(error, reason, `${label}: ${error}`);
+          if (how === "loop") assertEquals(count, stopAt + 1, `${label}: nothing after the abort`);
+          hows[how]++;
+        } finally {
+          clearTimeout(timer);
+        }
+        assertEquals([shared.inFlight, shared.capacity], [0, shared.depth], `${label}: idle`);
+      }
+      assertEquals(openFds(), before, "every descriptor released");
+      assert(hows.loop > 0 && hows.timer > 0, `aborts: ${JSON.stringify(hows)}`);
+      console.log(`random aborts [${backend}]: ${JSON.stringify(hows)}`);
     } finally {
       await Deno.remove(root, { recursive: true });
     }
