@@ -136,3 +136,42 @@ export function osError(errno: number, op: string, path?: string): IoqError {
   if (path !== undefined) error.path = path;
   return error;
 }
+
+/**
+ * A value as an error message names it: a string quoted, `null`, an array,
+ * "an object", "a function", else its text (`5`, `true`, `undefined`).
+ */
+export function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "object") return "an object";
+  if (typeof value === "function") return "a function";
+  return String(value);
+}
+
+/**
+ * Checks an option that must be an array of items of one kind.
+ *
+ * @param op What was refused, e.g. `"walk"`.
+ * @param what What each item must be, e.g. `"a string"`.
+ * @throws {TypeError} Naming the option when it is not an array, else the
+ *   first item that is wrong, by its index.
+ */
+export function checkArray(
+  op: string,
+  name: string,
+  value: unknown,
+  what: string,
+  isItem: (item: unknown) => boolean,
+): void {
+  if (!Array.isArray(value)) {
+    throw new TypeError(`Cannot ${op}: ${name} must be an array, not ${describeValue(value)}`);
+  }
+  const bad = value.findIndex((item) => !isItem(item));
+  if (bad >= 0) {
+    throw new TypeError(
+      `Cannot ${op}: ${name}[${bad}] must be ${what}, not ${describeValue(value[bad])}`,
+    );
+  }
+}

@@ -9,7 +9,7 @@
  */
 
 import type { EngineItem } from "./engine.ts";
-import { osError } from "./errors.ts";
+import { checkArray, describeValue, osError } from "./errors.ts";
 import { ffi } from "./ffi.ts";
 import { DT, LAYOUT, WALK, WALK_LAYOUT } from "./layout.ts";
 import { basename, normalizeBytes, urlText } from "./path.ts";
@@ -249,15 +249,6 @@ function checkSegments(
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** A value, for a message. */
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "object" || typeof value === "function") return `a ${typeof value}`;
-  return String(value);
-}
-
 /** What `glob()` does, once its patterns and options are checked. */
 export interface GlobPlan {
   /** The walks of the patterns the engine steers: one per fixed root. */
@@ -280,7 +271,7 @@ export function planGlob(patterns: (string | URL)[], options: GlobOptions): Glob
   const split = patterns.map((pattern) => {
     if (typeof pattern !== "string" && !(pattern instanceof URL)) {
       throw new TypeError(
-        `Cannot glob: a pattern must be a string or a file: URL, not ${describe(pattern)}`,
+        `Cannot glob: a pattern must be a string or a file: URL, not ${describeValue(pattern)}`,
       );
     }
     const text = typeof pattern === "string" ? pattern : urlText(pattern);
@@ -325,7 +316,9 @@ function itemFlags(options: GlobOptions): number {
 /** Checks glob()'s options.  @throws {TypeError} For one of the wrong type, naming it. */
 function checkOptions(options: GlobOptions): void {
   if (options === null || typeof options !== "object") {
-    throw new TypeError(`Cannot glob: the options must be an object, not ${describe(options)}`);
+    throw new TypeError(
+      `Cannot glob: the options must be an object, not ${describeValue(options)}`,
+    );
   }
   const {
     root,
@@ -343,13 +336,9 @@ function checkOptions(options: GlobOptions): void {
     onError,
   } = options;
   if (root !== undefined && typeof root !== "string") {
-    throw new TypeError(`Cannot glob: root must be a string, not ${describe(root)}`);
+    throw new TypeError(`Cannot glob: root must be a string, not ${describeValue(root)}`);
   }
-  if (!Array.isArray(exclude) || exclude.some((e) => typeof e !== "string")) {
-    throw new TypeError(
-      `Cannot glob: exclude must be an array of strings, not ${describe(exclude)}`,
-    );
-  }
+  checkArray("glob", "exclude", exclude, "a string", (e) => typeof e === "string");
   for (
     const [name, value] of Object.entries({
       includeDirs,
@@ -364,14 +353,14 @@ function checkOptions(options: GlobOptions): void {
     })
   ) {
     if (typeof value !== "boolean") {
-      throw new TypeError(`Cannot glob: ${name} must be a boolean, not ${describe(value)}`);
+      throw new TypeError(`Cannot glob: ${name} must be a boolean, not ${describeValue(value)}`);
     }
   }
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(`Cannot glob: signal must be an AbortSignal, not ${describe(signal)}`);
+    throw new TypeError(`Cannot glob: signal must be an AbortSignal, not ${describeValue(signal)}`);
   }
   if (onError !== undefined && typeof onError !== "function") {
-    throw new TypeError(`Cannot glob: onError must be a function, not ${describe(onError)}`);
+    throw new TypeError(`Cannot glob: onError must be a function, not ${describeValue(onError)}`);
   }
 }
 

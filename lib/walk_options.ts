@@ -6,6 +6,7 @@
  */
 
 import type { EngineConfig, EngineItem } from "./engine.ts";
+import { checkArray, describeValue } from "./errors.ts";
 import { DT, WALK, WALK_LAYOUT } from "./layout.ts";
 import { basename, childPrefixBytes, normalizeBytes, rootBytes } from "./path.ts";
 import { IoQueue, type IoQueueOptions } from "./queue.ts";
@@ -199,27 +200,26 @@ export interface WalkPlan {
 /** Checks a boolean option. */
 function bool(name: string, value: unknown): boolean {
   if (typeof value !== "boolean") {
-    throw new TypeError(`Cannot walk: ${name} must be a boolean, not ${describe(value)}`);
+    throw new TypeError(`Cannot walk: ${name} must be a boolean, not ${describeValue(value)}`);
   }
   return value;
 }
 
-/** A value, for a message. */
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "object" || typeof value === "function") return `a ${typeof value}`;
-  return String(value);
+/** Whether a value is a RegExp or a string. */
+function isPattern(value: unknown): boolean {
+  return value instanceof RegExp || typeof value === "string";
+}
+
+/** Whether a value is a string. */
+function isString(value: unknown): boolean {
+  return typeof value === "string";
 }
 
 /** Checks `match`/`skip`: an array of RegExps (or strings, as @std/fs takes them). */
 function patterns(name: string, value: unknown): Pattern[] | undefined {
   if (value === undefined) return undefined;
-  if (!Array.isArray(value) || value.some((p) => !(p instanceof RegExp) && typeof p !== "string")) {
-    throw new TypeError(`Cannot walk: ${name} must be an array of RegExps, not ${describe(value)}`);
-  }
-  return value;
+  checkArray("walk", name, value, "a RegExp or a string", isPattern);
+  return value as Pattern[];
 }
 
 /**
@@ -258,7 +258,9 @@ const FILE_TYPES = [DT.UNKNOWN, DT.FIFO, DT.CHR, DT.BLK, DT.REG, DT.SOCK];
  */
 export function plan(root: string | URL, options: WalkOptions): WalkPlan {
   if (options === null || typeof options !== "object") {
-    throw new TypeError(`Cannot walk: the options must be an object, not ${describe(options)}`);
+    throw new TypeError(
+      `Cannot walk: the options must be an object, not ${describeValue(options)}`,
+    );
   }
   const {
     maxDepth = Infinity,
@@ -281,7 +283,7 @@ export function plan(root: string | URL, options: WalkOptions): WalkPlan {
     throw new TypeError(`Cannot walk '${decoder.decode(bytes)}': the path contains a NUL byte`);
   }
   if (typeof maxDepth !== "number" || Number.isNaN(maxDepth)) {
-    throw new TypeError(`Cannot walk: maxDepth must be a number, not ${describe(maxDepth)}`);
+    throw new TypeError(`Cannot walk: maxDepth must be a number, not ${describeValue(maxDepth)}`);
   }
   for (
     const [name, value] of Object.entries({
@@ -297,26 +299,24 @@ export function plan(root: string | URL, options: WalkOptions): WalkPlan {
     })
   ) bool(name, value);
   if (order !== "bfs" && order !== "dfs") {
-    throw new TypeError(`Cannot walk: order must be "bfs" or "dfs", not ${describe(order)}`);
+    throw new TypeError(`Cannot walk: order must be "bfs" or "dfs", not ${describeValue(order)}`);
   }
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(`Cannot walk: signal must be an AbortSignal, not ${describe(signal)}`);
+    throw new TypeError(`Cannot walk: signal must be an AbortSignal, not ${describeValue(signal)}`);
   }
   if (onError !== undefined && typeof onError !== "function") {
-    throw new TypeError(`Cannot walk: onError must be a function, not ${describe(onError)}`);
+    throw new TypeError(`Cannot walk: onError must be a function, not ${describeValue(onError)}`);
   }
   if (
     queue !== undefined && !(queue instanceof IoQueue) &&
     (queue === null || typeof queue !== "object" || Array.isArray(queue))
   ) {
     throw new TypeError(
-      `Cannot walk: queue must be an IoQueue or IoQueueOptions, not ${describe(queue)}`,
+      `Cannot walk: queue must be an IoQueue or IoQueueOptions, not ${describeValue(queue)}`,
     );
   }
   const { exts } = options;
-  if (exts !== undefined && (!Array.isArray(exts) || exts.some((e) => typeof e !== "string"))) {
-    throw new TypeError(`Cannot walk: exts must be an array of strings, not ${describe(exts)}`);
-  }
+  if (exts !== undefined) checkArray("walk", "exts", exts, "a string", isString);
   const match = patterns("match", options.match);
   const skip = patterns("skip", options.skip);
   const dotted = exts?.map((ext) => ext.startsWith(".") ? ext : `.${ext}`);

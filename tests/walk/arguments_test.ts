@@ -138,6 +138,16 @@ testBackends(
         TypeError,
         "options",
       );
+      // The item of an array that is wrong, by its index; what it is, with its article
+      const items: [unknown, string][] = [
+        [{ exts: [".ts", 5] }, "Cannot walk: exts[1] must be a string, not 5"],
+        [{ match: [/a/, {}] }, "Cannot walk: match[1] must be a RegExp or a string, not an object"],
+        [{ skip: "b" }, 'Cannot walk: skip must be an array, not "b"'],
+        [{ onError: {} }, "Cannot walk: onError must be a function, not an object"],
+      ];
+      for (const [options, message] of items) {
+        assertThrows(() => walkSync(root, options as WalkOptions).next(), TypeError, message);
+      }
       // Still usable afterwards
       assertEquals(keys((await ioqWalk(root, { queue: open })).entries), await stdKeys(root));
     } finally {
