@@ -77,7 +77,8 @@ bool wglob_active(const struct wglob *g);
 
 /**
  * The sets of the walk's root: the include patterns' starts, and the
- * exclude patterns advanced through the root's absolute path.
+ * exclude patterns advanced through the root's absolute path.  (Also the
+ * exclude set of an entry shown at its canonical path, `abs`.)
  */
 void wglob_root(const struct wglob *g, const uint8_t *abs, size_t len, wglob_set *inc, wglob_set *exc);
 

@@ -624,6 +624,11 @@ static void wread_entry(struct wreader *r, struct wlisted *l) {
 		const uint8_t *gname = canon ? shown + name_off : (const uint8_t *)name;
 		size_t glen = canon ? shown_len - name_off : len;
 		wglob_step(w->glob, r->dir->ginc, r->dir->gexc, gname, glen, &ginc, &gexc);
+		if (shown) {
+			// and tests its excludes on the canonical path, wherever it leads
+			wglob_set unused;
+			wglob_root(w->glob, shown, shown_len, &unused, &gexc);
+		}
 	}
 
 	bool descend = dir && e.depth < cfg->max_depth && !wmatch_globs_any(&w->prunes, name, len)

@@ -90,16 +90,8 @@ Deno.test("glob() never opens an excluded directory", async () => {
   }
 });
 
-/** Why the next test is ignored (see the report of issue 10). */
-const CANONICAL_EXCLUDES =
-  "known bug: a path reached through a followed link is tested against the excludes " +
-  "where it was found, not at the canonical path it is yielded at (csrc/wread.c steps the " +
-  "exclude set by name; it must restart it from the canonical path)";
-console.error(`NOTE: "glob() tests excludes at canonical paths" is ignored: ${CANONICAL_EXCLUDES}`);
-
 Deno.test({
   name: "glob() tests excludes at canonical paths, as @std/fs expandGlob",
-  ignore: true,
   async fn() {
     const base = await makeTree([
       "root/",
