@@ -191,6 +191,83 @@ async function ways(root: string, backend: Backend): Promise<[string, string[]][
   ];
 }
 
+/**
+ * One repository with every feature at once, whatever the seed: rules at
+ * three levels, negation, anchoring, directory-only rules, `**`, the
+ * exclude file, a nested repository and names with spaces.
+ */
+const HAND: Tree = {
+  dirs: [
+    "a",
+    "a/b",
+    "a/b/build",
+    "build",
+    "my dir",
+    "n",
+    "n/sub",
+    "gen",
+    "gen/x",
+    "docs",
+    "docs/d",
+  ],
+  files: [
+    "x.log",
+    "keep.log",
+    "my file.log",
+    "trail ",
+    "secret.txt",
+    "a/x.log",
+    "a/y.log",
+    "a/local",
+    "a/b/local",
+    "a/b/build/o",
+    "build/o",
+    "my dir/keep.log",
+    "my dir/a b",
+    "n/x.log",
+    "n/y.o",
+    "n/sub/z.o",
+    "gen/x/deep",
+    "docs/d/e.bak",
+    "docs/e.bak",
+  ],
+  links: ["ln"],
+  repos: ["n"],
+  rules: new Map([
+    [".gitignore", "*.log\n!keep.log\nbuild/\ngen/\ndocs/**/*.bak\ntrail\\ \n"],
+    ["a/.gitignore", "!x.log\n/local\n"],
+    ["a/b/.gitignore", "!/build/\n"],
+    [".git/info/exclude", "secret*\nln/\n"],
+    ["n/.gitignore", "**/*.o\n"],
+  ]),
+};
+
+testBackends("gitignore: a repository with every kind of rule", async (backend) => {
+  const root = await Deno.makeTempDir({ prefix: "ioq-gitignore-" });
+  try {
+    await writeTree(root, HAND);
+    // Written out, so that the case cannot lose what it tests unnoticed
+    const want = [
+      ".gitignore",
+      "a/.gitignore",
+      "a/b/.gitignore",
+      "a/b/build/o",
+      "a/b/local",
+      "a/x.log",
+      "keep.log",
+      "ln",
+      "my dir/a b",
+      "my dir/keep.log",
+      "n/.gitignore",
+      "n/x.log",
+    ];
+    assertEquals(await gitFiles(root), want, "git");
+    for (const [way, got] of await ways(root, backend)) assertEquals(got, want, way);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 /** Random repositories per test: enough to hit every rule form, nested repositories too. */
 const ROUNDS = 20;
 
