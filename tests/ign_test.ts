@@ -32,7 +32,7 @@
  * @module
  */
 
-import assert from "node:assert/strict";
+import { assert, assertEquals, fail } from "@std/assert";
 import { ffi, LOCAL_LIBRARY } from "../lib/ffi.ts";
 import { createRaw, mkdirRaw } from "./libc.ts";
 
@@ -154,7 +154,7 @@ function hookVerdicts(tree: Tree, paths: [string, boolean][]): Verdict[] {
   const spec = new Uint8Array(parts);
   const out = new Int32Array(3 * paths.length);
   const ret = hook.symbols.ioq_test_ign(spec, spec.length, out, out.length);
-  assert.equal(ret, paths.length, `ioq_test_ign() failed: ${ret}`);
+  assertEquals(ret, paths.length, `ioq_test_ign() failed: ${ret}`);
   return paths.map((_, i) => ({
     verdict: out[3 * i],
     file: out[3 * i + 1] < 0 ? "" : files[out[3 * i + 1]][0],
@@ -271,7 +271,7 @@ async function gitVerdicts(
     const repo = repoOf(tree, path);
     const rel = repo ? path.slice(repo.length + 1) : path;
     const v = answers.get(repo)!.get(rel);
-    assert.ok(v, `git gave no answer for ${show(path)}`);
+    assert(v, `git gave no answer for ${show(path)}`);
     return v;
   };
   return paths.map(([path]) => {
@@ -300,7 +300,7 @@ async function compareWithGit(tree: Tree, what: string): Promise<Verdict[]> {
     for (let i = 0; i < paths.length; i++) {
       if (JSON.stringify(got[i]) !== JSON.stringify(want[i])) {
         const files = [...tree.files].map(([p, t]) => `  ${show(p)}: ${show(t)}`).join("\n");
-        assert.fail(
+        fail(
           `${what}: ${show(paths[i][0])}${paths[i][1] ? " (dir)" : ""}: ` +
             `${JSON.stringify(got[i])}, git says ${JSON.stringify(want[i])}\n` +
             `repositories: ${JSON.stringify(tree.repos)}\nignore files:\n${files}`,
@@ -459,7 +459,7 @@ Deno.test("ign: random repositories agree with git check-ignore, path by path", 
     `  ${paths} paths agree (${ignored} ignored, ${included} re-included, ${nested} in nested repositories)`,
   );
   // The trees must exercise both sides
-  assert.ok(ignored > paths / 10 && included > 0, "the random rules matched too rarely");
+  assert(ignored > paths / 10 && included > 0, "the random rules matched too rarely");
 });
 
 /** The classes a set may name. */
@@ -563,7 +563,7 @@ Deno.test("ign: .ignore files take precedence as fd's do (hand-written cases)", 
     const paths = [...c.tree.entries].map(([p, kind]): [string, boolean] => [p, kind === "dir"]);
     const got = hookVerdicts(c.tree, paths).map((v, i) => [paths[i][0], v.verdict] as const)
       .filter(([, v]) => v === 1).map(([p]) => p);
-    assert.deepEqual(got.sort(), [...c.ignored].sort(), c.name);
+    assertEquals(got.sort(), [...c.ignored].sort(), c.name);
   }
 });
 
@@ -600,7 +600,7 @@ Deno.test({
           stdout: "piped",
           stderr: "piped",
         }).outputSync();
-        assert.ok(out.success, `${FD} failed: ${new TextDecoder().decode(out.stderr)}`);
+        assert(out.success, `${FD} failed: ${new TextDecoder().decode(out.stderr)}`);
         const listed = new Set(
           new TextDecoder().decode(out.stdout).split("\0").filter((p) => p !== "")
             .map((p) => p.replace(/^\.\//, "").replace(/\/$/, "")),
@@ -608,7 +608,7 @@ Deno.test({
         const kept = [...c.tree.entries.keys()].filter((p) => !c.ignored.includes(p));
         const ignoreFiles = [...c.tree.files.keys()];
         const fdKept = [...listed].filter((p) => !ignoreFiles.includes(p));
-        assert.deepEqual(
+        assertEquals(
           fdKept.sort(),
           kept.sort(),
           `${c.name} (fd lists ${[...listed].join(", ")})`,

@@ -10,7 +10,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { globToRegExp, isGlob, resolve } from "@std/path";
 import { glob, type GlobOptions, globSync, IoQueue, type WalkEntry } from "../../mod.ts";
-import { Engine } from "../../lib/engine.ts";
+import { Engine, type EngineConfig, type EngineItem } from "../../lib/engine.ts";
 import { planGlob } from "../../lib/glob_plan.ts";
 import { queueCore } from "../../lib/queue.ts";
 import type { Backend } from "../helpers.ts";
@@ -188,13 +188,15 @@ export async function stdTestdata(): Promise<string> {
 }
 
 /**
- * Runs a glob's walks on the engine alone (no permission gates: run with
+ * Runs planned walks on the engine alone (no permission gates: run with
  * read access everywhere) and returns how many directories they opened.
  */
-export async function globOpens(pattern: string[], options: GlobOptions = {}): Promise<number> {
+export async function engineOpens(
+  walks: { config: EngineConfig; items: EngineItem[] }[],
+): Promise<number> {
   let opens = 0;
   await using queue = new IoQueue();
-  for (const plan of planGlob(pattern, options).walks) {
+  for (const plan of walks) {
     using engine = new Engine(queueCore(queue), plan.config, plan.items);
     while (true) {
       const event = engine.next();
@@ -206,4 +208,9 @@ export async function globOpens(pattern: string[], options: GlobOptions = {}): P
     opens += engine.counters().opens;
   }
   return opens;
+}
+
+/** How many directories a glob's walks open (see `engineOpens()`). */
+export function globOpens(pattern: string[], options: GlobOptions = {}): Promise<number> {
+  return engineOpens(planGlob(pattern, options).walks);
 }
