@@ -45,31 +45,37 @@ export async function ioqGlob(root: string, pattern: string): Promise<Globbed> {
 /**
  * Runs `glob()`'s plan for `pattern` on the engine alone and takes its
  * batches: the matches it reports and the directories it opened (its
- * counter).  Gates, if any, are all answered "enter".
+ * counters), over the plan's walks (one per literal start), on one queue.
+ * Gates, if any, are all answered "enter".
  */
 export async function globOpens(root: string, pattern: string): Promise<Counted> {
   const plan = planGlob([pattern], { root });
-  if (plan.empty || plan.levelled.length) {
-    throw new Error(`${pattern}: not one steered walk (glob() would walk level by level)`);
+  if (plan.levelled.length) {
+    throw new Error(`${pattern}: not steered walks (glob() would walk level by level)`);
   }
   await using queue = new IoQueue();
-  using engine = new Engine(queueCore(queue), plan.config, plan.items);
   let count = 0;
-  while (true) {
-    const event = engine.next();
-    if (event.kind === "batch") {
-      count += event.batch.reported;
-      engine.release(event.batch);
-    } else if (event.kind === "none") {
-      await engine.wait();
-    } else if (event.kind === "ask") {
-      const gates = engine.asked();
-      engine.decide(gates.map((g) => g.id), gates.map(() => true));
-    } else {
-      break;
+  let opens = 0;
+  for (const walk of plan.walks) {
+    if (walk.empty) continue;
+    using engine = new Engine(queueCore(queue), walk.config, walk.items);
+    while (true) {
+      const event = engine.next();
+      if (event.kind === "batch") {
+        count += event.batch.reported;
+        engine.release(event.batch);
+      } else if (event.kind === "none") {
+        await engine.wait();
+      } else if (event.kind === "ask") {
+        const gates = engine.asked();
+        engine.decide(gates.map((g) => g.id), gates.map(() => true));
+      } else {
+        break;
+      }
     }
+    opens += engine.counters().opens;
   }
-  return { count, opens: engine.counters().opens };
+  return { count, opens };
 }
 
 /** The globbers loaded from outside: each, or why it could not be loaded, with its source. */
