@@ -58,6 +58,12 @@ bool walk_serve(struct ioq_worker *worker, struct io_uring *ring) {
 	if (!w) {
 		return false;
 	}
+	pthread_mutex_lock(&w->lock);
+	bool late = w->finished;
+	pthread_mutex_unlock(&w->lock);
+	if (!late) {
+		walk_count(w, IOQ_WALK_COUNT_WORKERS, 1);
+	}
 	struct wreader r;
 	if (wreader_init(&r, w, worker->scratch, ring) != 0) {
 		// Other workers may still serve; this one cannot
@@ -266,7 +272,11 @@ struct ioq_walk *ioq_walk_create(struct ioq *q, const struct ioq_walk_config *cf
 		goto fail_sched;
 	}
 
-	// Lend the walk every worker (as many as the queue's depth allows)
+	// Lend the walk every worker (as many as the queue's depth allows).
+	// Each loan goes out in a push of its own: a worker claims a whole
+	// pushed line of the ring (chan.c), so loans pushed together would all
+	// go to the first worker to wake, which serves them one after the
+	// other, and the walk would run on one thread
 	q->walk = w;
 	for (uint32_t i = 0; i < q->nthreads; ++i) {
 		int32_t index = ioq_lend(q);
@@ -279,8 +289,8 @@ struct ioq_walk *ioq_walk_create(struct ioq *q, const struct ioq_walk_config *cf
 			break;
 		}
 		++w->nlent;
+		ioq_submit(q);
 	}
-	ioq_submit(q);
 	*err = 0;
 	return w;
 

@@ -382,6 +382,8 @@ enum ioq_walk_counter {
 	IOQ_WALK_COUNT_REOPENS,
 	/** Times a worker went to sleep for lack of work. */
 	IOQ_WALK_COUNT_SLEEPS,
+	/** Workers that joined the walk before it ended (at most the queue's threads). */
+	IOQ_WALK_COUNT_WORKERS,
 	/** The number of counters. */
 	IOQ_WALK_COUNTERS,
 };

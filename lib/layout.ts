@@ -242,6 +242,7 @@ export const WALK_COUNTERS = [
   "evictions",
   "reopens",
   "sleeps",
+  "workers",
 ] as const;
 
 /** enum ioq_backend. */
