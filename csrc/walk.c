@@ -288,7 +288,10 @@ struct ioq_walk *ioq_walk_create(struct ioq *q, const struct ioq_walk_config *cf
 			}
 			break;
 		}
+		// Under the lock: the workers lent so far already read it
+		pthread_mutex_lock(&w->lock);
 		++w->nlent;
+		pthread_mutex_unlock(&w->lock);
 		ioq_submit(q);
 	}
 	*err = 0;

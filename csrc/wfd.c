@@ -43,7 +43,7 @@ void wclose_run(struct wclose *cl) {
 
 /** Take a node out of the evictable list. */
 static void wfd_unlist(struct ioq_walk *w, struct wnode *n) {
-	if (!(n->flags & WNODE_CACHED)) {
+	if (!(n->marks & WNODE_CACHED)) {
 		return;
 	}
 	if (n->lru_prev) {
@@ -57,7 +57,7 @@ static void wfd_unlist(struct ioq_walk *w, struct wnode *n) {
 		w->fds.lru_tail = n->lru_prev;
 	}
 	n->lru_prev = n->lru_next = NULL;
-	n->flags &= ~WNODE_CACHED;
+	n->marks &= ~WNODE_CACHED;
 	--w->fds.cached;
 }
 
@@ -74,7 +74,7 @@ static void wfd_list(struct ioq_walk *w, struct wnode *n) {
 		w->fds.lru_head = n;
 	}
 	w->fds.lru_tail = n;
-	n->flags |= WNODE_CACHED;
+	n->marks |= WNODE_CACHED;
 	++w->fds.cached;
 }
 

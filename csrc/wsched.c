@@ -16,9 +16,9 @@
 /** The most nodes one emission run detaches at once. */
 #define WSCHED_RUN 64
 
-/** wnode::flags: handed out for reading (counted in `outstanding` until emitted). */
+/** wnode::marks: handed out for reading (counted in `outstanding` until emitted). */
 #define WNODE_TAKEN 0x08
-/** wnode::flags: its own record is out (depth-first, before its entries are read). */
+/** wnode::marks: its own record is out (depth-first, before its entries are read). */
 #define WNODE_SELF_OUT 0x10
 
 /** Grow the to-do ring.  @return 0 or -ENOMEM. */
@@ -159,7 +159,7 @@ static bool wsched_emittable(const struct ioq_walk *w) {
 	if (h->state == WNODE_READ) {
 		return true;
 	}
-	return h->kind == WNODE_DIR && w->cfg.order == IOQ_WALK_DFS && h->self && !(h->flags & WNODE_SELF_OUT);
+	return h->kind == WNODE_DIR && w->cfg.order == IOQ_WALK_DFS && h->self && !(h->marks & WNODE_SELF_OUT);
 }
 
 /**
@@ -174,7 +174,7 @@ static void wsched_emit(struct ioq_walk *w) {
 			// Depth-first, a directory's record goes out before it is read:
 			// the owner may need it to answer the directory's gate
 			struct wnode *dir = w->head;
-			dir->flags |= WNODE_SELF_OUT;
+			dir->marks |= WNODE_SELF_OUT;
 			pthread_mutex_unlock(&w->lock);
 			wout_emit(w, dir->self);
 			wout_flush(w);
@@ -182,9 +182,13 @@ static void wsched_emit(struct ioq_walk *w) {
 			continue;
 		}
 		struct wnode *run[WSCHED_RUN];
+		/** Whether a node's own record goes first (its marks may be read under the lock only). */
+		bool own_first[WSCHED_RUN];
 		uint32_t n = 0;
 		while (n < WSCHED_RUN && w->head && w->head->state == WNODE_READ) {
 			struct wnode *x = w->head;
+			// A directory's own record first, depth-first (post-order: its end marker's)
+			own_first[n] = x->kind == WNODE_DIR && w->cfg.order == IOQ_WALK_DFS && !(x->marks & WNODE_SELF_OUT);
 			run[n++] = x;
 			w->head = x->next;
 			if (!w->head) {
@@ -206,9 +210,7 @@ static void wsched_emit(struct ioq_walk *w) {
 		wclose_run(&cl);
 		for (uint32_t i = 0; i < n; ++i) {
 			struct wnode *node = run[i];
-			// A directory's own record first, depth-first (post-order: its end marker's)
-			bool own_first = node->kind == WNODE_DIR && w->cfg.order == IOQ_WALK_DFS && !(node->flags & WNODE_SELF_OUT);
-			const struct wchunk *own = own_first ? node->self : NULL;
+			const struct wchunk *own = own_first[i] ? node->self : NULL;
 			const struct wchunk *c = node->kind == WNODE_END ? node->parent->self : node->chunk;
 			if (wout_emit(w, own) != 0 || wout_emit(w, c) != 0) {
 				break;
@@ -219,7 +221,7 @@ static void wsched_emit(struct ioq_walk *w) {
 
 		for (uint32_t i = 0; i < n; ++i) {
 			struct wnode *node = run[i];
-			if (node->flags & WNODE_TAKEN) {
+			if (node->marks & WNODE_TAKEN) {
 				--w->outstanding;
 			}
 			w->held_bytes -= wchunk_size(node->chunk);
@@ -294,7 +296,7 @@ uint32_t wsched_take(struct ioq_walk *w, struct wjob *jobs, uint32_t max) {
 				break;
 			}
 			node->state = WNODE_READING;
-			node->flags |= WNODE_TAKEN;
+			node->marks |= WNODE_TAKEN;
 			++w->outstanding;
 			++w->reading;
 			jobs[n].node = node;
@@ -376,7 +378,7 @@ void wsched_done(struct ioq_walk *w, struct wjob *job, struct wresult *res) {
 		wfd_release(w);
 		wfd_unpin(w, job->anchor, &cl);
 		node->state = WNODE_UNREAD;
-		node->flags &= ~WNODE_TAKEN;
+		node->marks &= ~WNODE_TAKEN;
 		--w->outstanding;
 		wdeque_push_front(&w->todo, node);
 		pthread_cond_broadcast(&w->work);

@@ -45,7 +45,7 @@ enum wnode_state {
 #define WNODE_FOLLOWED 0x01
 /** wnode::flags: dev and ino are known. */
 #define WNODE_HAS_ID 0x02
-/** wnode::flags: its descriptor is in the cache's list (evictable). */
+/** wnode::marks: its descriptor is in the cache's list (evictable). */
 #define WNODE_CACHED 0x04
 
 /** Records of one directory (or one record), ready to be emitted. */
@@ -110,8 +110,17 @@ struct wnode {
 	uint8_t kind;
 	/** An enum wnode_state. */
 	uint8_t state;
-	/** WNODE_* flags. */
+	/**
+	 * WNODE_FOLLOWED and WNODE_HAS_ID: set before its subdirectories are
+	 * handed out, and read by their readers without the walk's lock.
+	 */
 	uint8_t flags;
+	/**
+	 * Marks of the scheduler and the descriptor cache (WNODE_CACHED and
+	 * wsched.c's): changed and read only under the walk's lock, so apart
+	 * from `flags`, which other threads read without it.
+	 */
+	uint8_t marks;
 	/** Length of `name`. */
 	uint16_t namelen;
 	/** Its name in its parent (not NUL-terminated). */
