@@ -25,18 +25,26 @@ void wfd_init(struct ioq_walk *w) {
 	w->fds.limit = limit ? limit : 1;
 }
 
-/** Add a descriptor to close later (or now, when the list is full). */
-static void wclose_add(struct wclose *cl, int fd) {
+/** Add a descriptor to close later (or now, when the list is full).  Under the lock. */
+static void wclose_add(struct ioq_walk *w, struct wclose *cl, int fd) {
 	if (cl->n < sizeof(cl->fds) / sizeof(cl->fds[0])) {
+		cl->w = w;
 		cl->fds[cl->n++] = fd;
+		atomic_fetch_add_explicit(&w->fds.closing, 1, memory_order_relaxed);
 	} else {
 		close(fd);
+		atomic_fetch_add_explicit(&w->fds.closed, 1, memory_order_release);
 	}
 }
 
 void wclose_run(struct wclose *cl) {
 	for (uint32_t i = 0; i < cl->n; ++i) {
 		close(cl->fds[i]);
+	}
+	if (cl->n > 0) {
+		// Closed before counted: a reader that sees the count can have the descriptor
+		atomic_fetch_add_explicit(&cl->w->fds.closed, cl->n, memory_order_release);
+		atomic_fetch_sub_explicit(&cl->w->fds.closing, cl->n, memory_order_release);
 	}
 	cl->n = 0;
 }
@@ -81,7 +89,7 @@ static void wfd_list(struct ioq_walk *w, struct wnode *n) {
 /** Close a node's descriptor (collected in cl). */
 static void wfd_close(struct ioq_walk *w, struct wnode *n, struct wclose *cl) {
 	wfd_unlist(w, n);
-	wclose_add(cl, n->fd);
+	wclose_add(w, cl, n->fd);
 	n->fd = -1;
 	--w->fds.held;
 }

@@ -19,6 +19,8 @@
 
 /** Descriptors to close once the lock is released. */
 struct wclose {
+	/** The walk they belong to (set by the first added). */
+	struct ioq_walk *w;
 	/** The descriptors. */
 	int fds[16];
 	/** How many. */

@@ -1323,10 +1323,14 @@ void wread_node(struct wreader *r, struct wjob *job, int fd, struct wresult *res
 
 	if (fd == -EMFILE || fd == -ENFILE) {
 		pthread_mutex_lock(&w->lock);
-		// Other readers will give descriptors back, or anchors (the root
-		// last) can be closed: try again later, with a lower limit.  (This
+		// Other readers will give descriptors back, anchors (the root
+		// last) can be closed, or another worker has just let one go: try
+		// again later, with a lower limit.  (This
 		// node's anchor is unpinned before it is taken again.)
-		bool others = w->reading > 1 || wfd_can_free(w) || (job->anchor && job->anchor->pins == 1);
+		bool others = w->reading > 1 || wfd_can_free(w) || (job->anchor && job->anchor->pins == 1)
+			// or a descriptor let go elsewhere is closing, or was closed since
+			|| atomic_load_explicit(&w->fds.closing, memory_order_acquire) > 0
+			|| atomic_load_explicit(&w->fds.closed, memory_order_acquire) != job->closed;
 		pthread_mutex_unlock(&w->lock);
 		if (others) {
 			res->retry = true;

@@ -301,6 +301,7 @@ uint32_t wsched_take(struct ioq_walk *w, struct wjob *jobs, uint32_t max) {
 			++w->reading;
 			jobs[n].node = node;
 			jobs[n].anchor = wfd_anchor(w, node);
+			jobs[n].closed = atomic_load_explicit(&w->fds.closed, memory_order_acquire);
 			++n;
 		}
 		if (n > 0) {

@@ -37,6 +37,8 @@ struct wjob {
 	struct wnode *node;
 	/** The ancestor to open it relative to (pinned), or NULL. */
 	struct wnode *anchor;
+	/** wfds::closed when it was handed out. */
+	unsigned closed;
 };
 
 /** What reading a node gave. */

@@ -203,6 +203,13 @@ struct wfds {
 	struct wnode *lru_head, *lru_tail;
 	/** How many are evictable. */
 	uint32_t cached;
+	/**
+	 * Descriptors let go under the lock and not yet closed (a struct
+	 * wclose's), and descriptors closed that way so far: a reader whose
+	 * open failed with EMFILE tries again if one of them may be what it
+	 * lacked (read without the lock).
+	 */
+	atomic_uint closing, closed;
 };
 
 struct ioq_walk {
