@@ -9,7 +9,7 @@
  */
 
 import { type GlobOptions, planGlob, planWalk, resolve, type SplitPattern } from "./glob_plan.ts";
-import { IoQueue } from "./queue.ts";
+import { asyncWalkQueueOptions, IoQueue } from "./queue.ts";
 import type { WalkPlan } from "./walk_options.ts";
 import { WalkIterator, WalkSyncIterator } from "./walk_iterator.ts";
 import type { WalkEntry } from "./walk_run.ts";
@@ -75,7 +75,7 @@ async function* globAll(
 ): AsyncGenerator<WalkEntry> {
   const plan = planGlob(patterns, options);
   const several = plan.walks.length + plan.levelled.length > 1;
-  await using own = several ? ownQueue(options) : undefined;
+  await using own = several ? ownQueue(options, true) : undefined;
   const o = own ? { ...options, queue: own } : options;
   const seen = several ? new Set<string>() : undefined;
   const fresh = (path: string) => !seen || (!seen.has(path) && !!seen.add(path));
@@ -91,9 +91,10 @@ async function* globAll(
   }
 }
 
-/** A queue for several walks, unless the caller gave one. */
-function ownQueue(options: GlobOptions): IoQueue | undefined {
-  return options.queue instanceof IoQueue ? undefined : new IoQueue(options.queue);
+/** A queue for several walks, unless the caller gave one (as walk()'s own, for an async glob). */
+function ownQueue(options: GlobOptions, async: boolean): IoQueue | undefined {
+  if (options.queue instanceof IoQueue) return undefined;
+  return new IoQueue(async ? asyncWalkQueueOptions(options.queue) : options.queue);
 }
 
 /**
@@ -127,7 +128,7 @@ export function globSync(
 function* globAllSync(patterns: (string | URL)[], options: GlobOptions): Generator<WalkEntry> {
   const plan = planGlob(patterns, options);
   const several = plan.walks.length + plan.levelled.length > 1;
-  using own = several ? ownQueue(options) : undefined;
+  using own = several ? ownQueue(options, false) : undefined;
   const o = own ? { ...options, queue: own } : options;
   const seen = several ? new Set<string>() : undefined;
   const fresh = (path: string) => !seen || (!seen.has(path) && !!seen.add(path));

@@ -108,7 +108,9 @@ export interface GlobOptions {
    */
   onError?: (error: Error, path: string) => void;
   /**
-   * The queue to use, or options for one of the walk's own.
+   * The queue to use, or options for one of the walk's own (as
+   * `WalkOptions.queue`: without a `threads` count, `glob()`'s has one
+   * worker fewer than the CPUs, `globSync()`'s one per CPU).
    *
    * @default {{}}
    */

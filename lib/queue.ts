@@ -287,6 +287,20 @@ const WAIT_US = 1_000_000;
 const POP_MAX = 1024;
 /** EINVAL, as C returns it for a path with a NUL byte. */
 
+/**
+ * The options of a queue an async walk (`walk()`, `glob()`) makes for
+ * itself: the caller's, with one worker fewer than the CPUs when they name
+ * no count.  The JavaScript thread consumes the walk while the workers
+ * produce it; a worker on every CPU keeps them all busy, and the event loop
+ * then waits for a CPU (on 2 CPUs its 1 ms timer fired a third as often,
+ * tens of milliseconds late).  A blocking walk (`walkSync()`, the CLI) has
+ * no event loop to keep and takes every CPU.
+ */
+export function asyncWalkQueueOptions(options: IoQueueOptions = {}): IoQueueOptions {
+  if (options.threads !== undefined) return options;
+  return { ...options, threads: Math.max(1, defaultThreads() - 1) };
+}
+
 /** The default worker count: the CPUs, 1 to 8. */
 function defaultThreads(): number {
   // Workers make the syscalls while the caller's thread runs JavaScript: on

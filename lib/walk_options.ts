@@ -161,7 +161,9 @@ export interface WalkOptions {
    * The queue to use (the walk uses its workers alone while it runs, and
    * leaves it open; its other calls and a second walk meanwhile throw
    * `Deno.errors.Busy`), or options for a queue of its own, closed when the
-   * walk ends.
+   * walk ends.  Without a `threads` count, `walk()`'s own queue has one
+   * worker fewer than the CPUs (at least one), so the event loop keeps a
+   * CPU while the workers are busy; `walkSync()`'s has one per CPU.
    *
    * @default {{} (a new queue with default options)}
    */

@@ -12,7 +12,7 @@ import { type BatchView, Engine } from "./engine.ts";
 import { osError } from "./errors.ts";
 import { DT, LAYOUT, WALK, WALK_LAYOUT } from "./layout.ts";
 import { readScope, type WalkGuard } from "./permissions.ts";
-import { IoQueue, queueCore } from "./queue.ts";
+import { asyncWalkQueueOptions, IoQueue, queueCore } from "./queue.ts";
 import { readStat } from "./stat.ts";
 import { basename } from "./path.ts";
 import { include, type WalkPlan } from "./walk_options.ts";
@@ -160,7 +160,9 @@ export class WalkRun {
     }
     const given = plan.queue;
     if (given instanceof IoQueue) this.#theirs = given;
-    else this.#own = new IoQueue(given);
+    else {this.#own = new IoQueue(
+        this.#breathMs === Infinity ? given : asyncWalkQueueOptions(given),
+      );}
     const core = queueCore((this.#theirs ?? this.#own)!);
     if (core.walk) {
       const error = new Deno.errors.Busy("Cannot walk: another walk is using the queue");

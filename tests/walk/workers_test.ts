@@ -4,7 +4,8 @@
  * line of the request ring, which one worker claims whole, so that worker
  * got every loan and served them one after the other: the walk ran on one
  * thread.  Here a walk is held open by its gates (left unanswered) while
- * the test waits, with a generous bound, for every worker to join it.
+ * the test waits, with a generous bound, for every worker to join it.  And
+ * how many workers a walk's own queue has.
  *
  * @module
  */
@@ -13,6 +14,7 @@ import { assertEquals } from "@std/assert";
 import { Engine } from "../../lib/engine.ts";
 import { WALK, WALK_LAYOUT } from "../../lib/layout.ts";
 import { IoQueue, queueCore } from "../../lib/queue.ts";
+import { glob, walk, walkSync } from "../../mod.ts";
 import { makeTree, testBackends } from "../helpers.ts";
 
 /** How long the workers get to join, at most (a busy machine may be slow). */
@@ -65,6 +67,46 @@ testBackends("every worker of the queue joins a walk", async (backend) => {
       }
       assertEquals(records, 6, `${threads} threads: the root and its 5 entries`);
       await engine.close();
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+/** The queue workers running in this process now (threads named ioq-N). */
+function workerThreads(): number {
+  let n = 0;
+  for (const task of Deno.readDirSync("/proc/self/task")) {
+    try {
+      if (/^ioq-\d+$/.test(Deno.readTextFileSync(`/proc/self/task/${task.name}/comm`).trim())) n++;
+    } catch {
+      // The thread ended meanwhile
+    }
+  }
+  return n;
+}
+
+Deno.test("walk()'s own queue leaves the event loop a CPU; walkSync()'s takes every CPU", async () => {
+  const root = await makeTree(["a/", "a/f"]);
+  try {
+    const cpus = Math.min(navigator.hardwareConcurrency || 1, 8);
+    assertEquals(workerThreads(), 0, "no queue open before");
+    for await (const _ of walk(root)) {
+      assertEquals(workerThreads(), Math.max(1, cpus - 1), `walk(), ${cpus} CPUs`);
+      break;
+    }
+    for await (const _ of glob("**", { root })) {
+      assertEquals(workerThreads(), Math.max(1, cpus - 1), `glob(), ${cpus} CPUs`);
+      break;
+    }
+    for (const _ of walkSync(root)) {
+      assertEquals(workerThreads(), cpus, `walkSync(), ${cpus} CPUs`);
+      break;
+    }
+    // A count given is kept
+    for await (const _ of walk(root, { queue: { threads: 3 } })) {
+      assertEquals(workerThreads(), 3, "walk() with threads: 3");
+      break;
     }
   } finally {
     await Deno.remove(root, { recursive: true });
