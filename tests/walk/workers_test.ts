@@ -86,26 +86,43 @@ function workerThreads(): number {
   return n;
 }
 
+/**
+ * Waits (a generous bound) until exactly `count` workers run: those of a
+ * closed queue take a moment to end, and a new one is counted once it has
+ * started and named itself.
+ */
+async function workersBecome(count: number, what: string): Promise<void> {
+  const deadline = performance.now() + JOIN_MS;
+  while (workerThreads() !== count && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assertEquals(workerThreads(), count, what);
+}
+
 Deno.test("walk()'s own queue leaves the event loop a CPU; walkSync()'s takes every CPU", async () => {
   const root = await makeTree(["a/", "a/f"]);
   try {
     const cpus = Math.min(navigator.hardwareConcurrency || 1, 8);
-    assertEquals(workerThreads(), 0, "no queue open before");
+    // The queues of earlier tests are closed: their workers end (none is left)
+    await workersBecome(0, "no queue left open");
     for await (const _ of walk(root)) {
-      assertEquals(workerThreads(), Math.max(1, cpus - 1), `walk(), ${cpus} CPUs`);
+      await workersBecome(Math.max(1, cpus - 1), `walk(), ${cpus} CPUs`);
       break;
     }
+    await workersBecome(0, "the last walk's queue closed");
     for await (const _ of glob("**", { root })) {
-      assertEquals(workerThreads(), Math.max(1, cpus - 1), `glob(), ${cpus} CPUs`);
+      await workersBecome(Math.max(1, cpus - 1), `glob(), ${cpus} CPUs`);
       break;
     }
+    await workersBecome(0, "the last walk's queue closed");
     for (const _ of walkSync(root)) {
-      assertEquals(workerThreads(), cpus, `walkSync(), ${cpus} CPUs`);
+      await workersBecome(cpus, `walkSync(), ${cpus} CPUs`);
       break;
     }
     // A count given is kept
+    await workersBecome(0, "the last walk's queue closed");
     for await (const _ of walk(root, { queue: { threads: 3 } })) {
-      assertEquals(workerThreads(), 3, "walk() with threads: 3");
+      await workersBecome(3, "walk() with threads: 3");
       break;
     }
   } finally {
