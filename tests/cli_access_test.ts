@@ -46,6 +46,8 @@ Deno.test({
     await using sandbox = await Sandbox.create(["cli.ts"]);
     const root = await makeAccessTree();
     const cache = sandbox.path(".cache");
+    // Both start in "/": the test's own directory (the checkout) may be closed to nobody, and
+    // find then reports that it cannot return to it
     const walk = (args: string[]) =>
       run("setpriv", [
         ...AS_NOBODY,
@@ -53,8 +55,8 @@ Deno.test({
         `DENO_DIR=${cache}`,
         `HOME=${cache}`,
         ...sandbox.deno("cli.ts", ["--allow-ffi", "--allow-read", "--allow-env"], args),
-      ]);
-    const find = (args: string[]) => run("setpriv", [...AS_NOBODY, "find", ...args]);
+      ], { cwd: "/" });
+    const find = (args: string[]) => run("setpriv", [...AS_NOBODY, "find", ...args], { cwd: "/" });
     try {
       for (
         const args of [

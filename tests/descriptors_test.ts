@@ -113,7 +113,8 @@ function scarce(root: string, backend: string, free: number, flags: string[]): P
 
 /**
  * What a walk of a tree gives with exactly `free` descriptors: the library
- * needs one to be loaded, an io_uring queue one for each of its two rings,
+ * needs one to be loaded, an io_uring queue one for each of its two rings
+ * (the child asks for two workers),
  * the walk one for the root.  An error that ends the walk before the root's
  * listing is named by its op (and, for the root, its path); after it, every
  * entry (an EMFILE lowers the walk's budget and the open is retried once a
