@@ -36,31 +36,13 @@
 /** The checks that passed. */
 static long passed;
 
-/** Write `len` bytes for a failure message, escaping what is not printable ASCII. */
-static const char *show(const char *s, size_t len) {
-	static char bufs[4][512];
-	static int next;
-	char *out = bufs[next++ % 4];
-	size_t o = 0;
-	for (size_t i = 0; i < len && o + 5 < sizeof(bufs[0]); ++i) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c < 0x7F && c != '\\') {
-			out[o++] = (char)c;
-		} else {
-			o += (size_t)snprintf(out + o, sizeof(bufs[0]) - o, "\\x%02x", c);
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /** Compile a pattern or fail. */
 static struct fnm *compile(const char *pattern, size_t len, uint32_t flags) {
 	struct fnm *f;
 	struct fnm_error err;
 	int ret = fnm_compile((const uint8_t *)pattern, len, flags, &f, &err);
 	if (ret != 0) {
-		fail("fnm_compile('%s', %#x) gave %s (%s at byte %zu)", show(pattern, len), flags, strerrorname_np(-ret), ret == -EINVAL ? err.msg : "", err.pos);
+		fail("fnm_compile('%s', %#x) gave %s (%s at byte %zu)", show_bytes(pattern, len), flags, strerrorname_np(-ret), ret == -EINVAL ? err.msg : "", err.pos);
 	}
 	return f;
 }
@@ -70,7 +52,7 @@ static void expect(const char *pattern, const char *name, uint32_t flags, bool w
 	struct fnm *f = compile(pattern, strlen(pattern), flags);
 	bool got = fnm_match(f, (const uint8_t *)name, strlen(name));
 	if (got != want) {
-		fail("'%s' against '%s' (flags %#x): %s, expected %s", show(pattern, strlen(pattern)), show(name, strlen(name)), flags, got ? "match" : "no match", want ? "match" : "no match");
+		fail("'%s' against '%s' (flags %#x): %s, expected %s", show_bytes(pattern, strlen(pattern)), show_bytes(name, strlen(name)), flags, got ? "match" : "no match", want ? "match" : "no match");
 	}
 	fnm_free(f);
 	++passed;
@@ -625,7 +607,7 @@ static void test_glibc(uint64_t seed) {
 				bool want_bytes = fnmatch(pattern, name, gflags) == 0;
 				uselocale(utf8);
 				if (want != (got || want_bytes)) {
-					fail("%s: '%s' against '%s' (flags %#x): %s, glibc says %s (byte by byte: %s; seed %" PRIu64 ")", family->name, show(pattern, plen), show(name, nlen), flag_sets[which].ours, got ? "match" : "no match", want ? "match" : "no match", want_bytes ? "match" : "no match", seed);
+					fail("%s: '%s' against '%s' (flags %#x): %s, glibc says %s (byte by byte: %s; seed %" PRIu64 ")", family->name, show_bytes(pattern, plen), show_bytes(name, nlen), flag_sets[which].ours, got ? "match" : "no match", want ? "match" : "no match", want_bytes ? "match" : "no match", seed);
 				}
 				matched += got;
 				by_bytes += want && !got;
@@ -802,17 +784,8 @@ static void test_threads(void) {
 	printf("ok   threads: one compiled pattern, four threads\n");
 }
 
-/** @return The seed: $IOQ_TEST_SEED, or the time. */
-static uint64_t choose_seed(void) {
-	const char *env = getenv("IOQ_TEST_SEED");
-	if (env && *env) {
-		return strtoull(env, NULL, 0);
-	}
-	return (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32);
-}
-
 int main(void) {
-	uint64_t seed = choose_seed();
+	uint64_t seed = harness_seed();
 	printf("fnm_test" HARNESS_LANE ": seed %" PRIu64 " (set IOQ_TEST_SEED to repeat)%s\n", seed, HARNESS_TSAN ? ", scaled down for TSan" : "");
 	harness_start("fnm_test", NULL, 120);
 	test_table();

@@ -145,6 +145,32 @@ static inline uint64_t harness_seed(void) {
 	return (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32);
 }
 
+/**
+ * Bytes made printable for a failure message: what is not printable ASCII
+ * escaped (\xNN), cut at 300 bytes (the length said).  @return One of a few
+ * buffers of the calling thread, used in turn.
+ */
+static inline const char *show_bytes(const char *p, size_t n) {
+	static __thread char bufs[4][1300];
+	static __thread unsigned next;
+	char *out = bufs[next++ % 4];
+	size_t o = 0;
+	for (size_t i = 0; i < n && o < sizeof(bufs[0]) - 16; ++i) {
+		unsigned char c = (unsigned char)p[i];
+		if (i == 300) {
+			o += (size_t)sprintf(out + o, "...(%zu bytes)", n);
+			break;
+		}
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			out[o++] = (char)c;
+		} else {
+			o += (size_t)sprintf(out + o, "\\x%02x", c);
+		}
+	}
+	out[o] = 0;
+	return out;
+}
+
 /** @return Whether nothing that could run may be skipped (IOQ_STRICT_TESTS=1). */
 static inline bool harness_strict(void) {
 	const char *env = getenv("IOQ_STRICT_TESTS");

@@ -28,30 +28,12 @@
 /** The checks that passed. */
 static long passed;
 
-/** Write `len` bytes for a failure message, escaping what is not printable ASCII. */
-static const char *show(const char *s, size_t len) {
-	static char bufs[4][512];
-	static int next;
-	char *out = bufs[next++ % 4];
-	size_t o = 0;
-	for (size_t i = 0; i < len && o + 5 < sizeof(bufs[0]); ++i) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c < 0x7F && c != '\\') {
-			out[o++] = (char)c;
-		} else {
-			o += (size_t)snprintf(out + o, sizeof(bufs[0]) - o, "\\x%02x", c);
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /** Compile a file or fail. */
 static struct ign_list *parse(const char *text, size_t len) {
 	struct ign_list *l;
 	int ret = ign_parse((const uint8_t *)text, len, &l);
 	if (ret != 0) {
-		fail("ign_parse('%s') gave %s", show(text, len), strerrorname_np(-ret));
+		fail("ign_parse('%s') gave %s", show_bytes(text, len), strerrorname_np(-ret));
 	}
 	return l;
 }
@@ -324,7 +306,7 @@ static const struct file_case file_cases[] = {
 
 /** Check one case of the table. */
 static void check_file_case(const struct file_case *c) {
-	set_context("file '%s', path '%s'%s", show(c->text, c->len), show(c->path, strlen(c->path)), c->dir ? " (dir)" : "");
+	set_context("file '%s', path '%s'%s", show_bytes(c->text, c->len), show_bytes(c->path, strlen(c->path)), c->dir ? " (dir)" : "");
 	struct ign_list *l = parse(c->text, c->len);
 	uint32_t line = 0;
 	enum ign_verdict got = ign_list_match(l, (const uint8_t *)c->path, strlen(c->path), c->dir, &line);
@@ -436,7 +418,7 @@ static void test_table(void) {
 #undef E
 	};
 	for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); ++i) {
-		set_context("empty file '%s'", show(empty[i].text, empty[i].len));
+		set_context("empty file '%s'", show_bytes(empty[i].text, empty[i].len));
 		struct ign_list *l = parse(empty[i].text, empty[i].len);
 		if (l) {
 			fail("a list, where no rule can match");
@@ -932,17 +914,8 @@ static void test_hook(void) {
 	printf("ok   hook: a walk's verdicts, parents excluded, repositories\n");
 }
 
-/** @return The seed: $IOQ_TEST_SEED, or the time. */
-static uint64_t choose_seed(void) {
-	const char *env = getenv("IOQ_TEST_SEED");
-	if (env && *env) {
-		return strtoull(env, NULL, 0);
-	}
-	return (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32);
-}
-
 int main(void) {
-	uint64_t seed = choose_seed();
+	uint64_t seed = harness_seed();
 	printf("ign_test" HARNESS_LANE ": seed %" PRIu64 " (set IOQ_TEST_SEED to repeat)%s\n", seed, HARNESS_TSAN ? ", scaled down for TSan" : "");
 	harness_start("ign_test", NULL, 120);
 	struct rng rng;

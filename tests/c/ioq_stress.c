@@ -55,6 +55,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "harness.h"
+#include "queuecheck.h"
 #include "rng.h"
 
 /** Operations per workload, on top of a few times the depth. */
@@ -81,44 +82,6 @@
 #define PROMPT_NS (2LL * 1000000000)
 /** The whole program's time limit, in seconds. */
 #define WATCHDOG_S 55
-
-#if HARNESS_TSAN
-/** TSan's runtime: symbolize a code address into a buffer. */
-void __sanitizer_symbolize_pc(void *pc, const char *format, char *out, size_t size);
-
-/**
- * TSan suppressions.  io_uring opens and closes descriptors inside the
- * kernel, out of TSan's sight: a number the test open()ed and a ring closed
- * (IORING_OP_CLOSE) can come back from IORING_OP_OPENAT and be close()d by a
- * worker, and TSan, having seen only that open() and that close(), reports a
- * race on "file descriptor N".  Only races whose access is itself a
- * descriptor's open or close (the top frame) are suppressed; races on memory
- * are reported as usual.
- */
-const char *__tsan_default_suppressions(void);
-const char *__tsan_default_suppressions(void) {
-	// Interceptor symbols are [_]__interceptor_NAME; reports print NAME
-	return "race_top:interceptor_close$\n"
-	       "race_top:interceptor_open$\n"
-	       "race_top:interceptor_open64$\n"
-	       "race_top:interceptor_openat$\n"
-	       "race_top:interceptor_openat64$\n";
-}
-
-/**
- * Start TSan's symbolizer now.  It keeps two pipes open from its first use,
- * which would otherwise look like descriptors leaked by whichever queue was
- * under test when a (suppressed) report first needed symbols.
- */
-static void warm_symbolizer(void) {
-	char buf[128];
-	__sanitizer_symbolize_pc(__builtin_return_address(0), "%F", buf, sizeof(buf));
-}
-#else
-/** Nothing to do without TSan. */
-static void warm_symbolizer(void) {
-}
-#endif
 
 /** The temporary tree's root, removed on failure too. */
 static char tree_root[64];
@@ -1972,32 +1935,6 @@ static void test_fd_headroom(void) {
 	printf("ok   ioq_fd_headroom: %d\n", before);
 }
 
-/**
- * @return Whether io_uring works here; if not, say why.  With
- * IOQ_STRICT_TESTS=1 only a kernel without io_uring (ENOSYS) may skip it:
- * a build without liburing or a ring refused for another reason fails.
- */
-static bool uring_works(void) {
-	if (!(ioq_features() & IOQ_FEATURE_URING)) {
-		if (harness_strict()) {
-			fail("this build has no liburing, and IOQ_STRICT_TESTS=1 needs the io_uring lane");
-		}
-		printf("SKIP io_uring: this build has no liburing\n");
-		return false;
-	}
-	int32_t err = 0;
-	struct ioq *q = ioq_create(1, 1, IOQ_BACKEND_URING, &err);
-	if (!q) {
-		if (harness_strict() && err != -ENOSYS) {
-			fail("io_uring is refused (ioq_create: %s), and IOQ_STRICT_TESTS=1 needs it", strerror(-err));
-		}
-		printf("SKIP io_uring: unavailable here (ioq_create: %s)\n", strerror(-err));
-		return false;
-	}
-	ioq_destroy(q);
-	return true;
-}
-
 /** Build the tree, then run every test on every backend and configuration. */
 int main(void) {
 	static const uint32_t thread_counts[] = {1, 2, 4};
@@ -2013,7 +1950,7 @@ int main(void) {
 	tree_build(&t);
 	printf("ioq_stress: tree %s: %zu paths, %zu open as directories\n", t.nodes[0].path, t.n, t.ndirs);
 
-	bool uring = uring_works();
+	bool uring = uring_works("ioq_stress");
 	int32_t backends[] = {IOQ_BACKEND_URING, IOQ_BACKEND_THREADS};
 	struct rng rng;
 	rng_seed(&rng, seed);

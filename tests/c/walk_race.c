@@ -557,7 +557,7 @@ static void test_swap(int32_t backend, struct rng *rng) {
 }
 
 int main(void) {
-	uint64_t seed = wc_seed();
+	uint64_t seed = harness_seed();
 	int64_t start = now_ns();
 	printf("walk_race" HARNESS_LANE ": seed %" PRIu64 " (set IOQ_TEST_SEED to repeat)%s\n", seed, HARNESS_TSAN ? ", scaled down for TSan" : "");
 	fflush(stdout);

@@ -299,7 +299,7 @@ static void test_bfs_gates(int32_t backend, struct rng *rng) {
 		ok = strlen(g.recs.v[i].path) == strlen(root) + strlen(want[i]) && strcmp(g.recs.v[i].path + strlen(root), want[i]) == 0;
 	}
 	if (!ok) {
-		fail("breadth-first with gates: %zu records, record 5 is %s, expected %s/a/c/f", g.recs.n, g.recs.n > 5 ? shown(g.recs.v[5].path, g.recs.v[5].len) : "missing", root);
+		fail("breadth-first with gates: %zu records, record 5 is %s, expected %s/a/c/f", g.recs.n, g.recs.n > 5 ? show_bytes(g.recs.v[5].path, g.recs.v[5].len) : "missing", root);
 	}
 	printf("ok   %s: breadth-first with gates answered together: in order\n", backend_name(backend));
 	got_free(&g);
@@ -617,7 +617,7 @@ static void make_roots(struct rng *rng) {
 }
 
 int main(void) {
-	uint64_t seed = wc_seed();
+	uint64_t seed = harness_seed();
 	int64_t start = now_ns();
 	printf("walk_stress" HARNESS_LANE ": seed %" PRIu64 " (set IOQ_TEST_SEED to repeat)%s\n", seed, HARNESS_TSAN ? ", scaled down for TSan" : "");
 	fflush(stdout);

@@ -5,7 +5,8 @@
  * walkdrive.h (running a walk and judging it):
  *
  *  - a scratch directory, removed on failure too, descriptors counted in
- *    /proc/self/fd, the seed ($IOQ_TEST_SEED), whether io_uring works;
+ *    /proc/self/fd (the seed is harness.h's, whether io_uring works
+ *    queuecheck.h's);
  *  - a reference decoder of UTF-8 into UTF-16 (WHATWG's: each invalid
  *    sequence is one U+FFFD), to check the records' UTF-16 offsets;
  *  - records, and walk specs (a configuration and the items of the spec
@@ -34,6 +35,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "harness.h"
+#include "queuecheck.h"
 #include "rng.h"
 
 /** How long the driver waits in one ioq_walk_wait(), in microseconds. */
@@ -102,37 +104,6 @@ static inline void bytes_free(struct bytes *b) {
 	memset(b, 0, sizeof(*b));
 }
 
-/** A path made printable (escapes, cut at 300 bytes), in one of a few rotating buffers of the thread. */
-static inline const char *shown(const char *p, size_t n) {
-	static __thread char bufs[4][1300];
-	static __thread unsigned next;
-	char *out = bufs[next++ % 4];
-	size_t o = 0;
-	for (size_t i = 0; i < n && o < sizeof(bufs[0]) - 16; ++i) {
-		unsigned char c = (unsigned char)p[i];
-		if (i == 300) {
-			o += (size_t)sprintf(out + o, "...(%zu bytes)", n);
-			break;
-		}
-		if (c >= 0x20 && c < 0x7f && c != '\\') {
-			out[o++] = (char)c;
-		} else {
-			o += (size_t)sprintf(out + o, "\\x%02x", c);
-		}
-	}
-	out[o] = 0;
-	return out;
-}
-
-/** @return The seed: $IOQ_TEST_SEED, or the time and the process. */
-static inline uint64_t wc_seed(void) {
-	const char *env = getenv("IOQ_TEST_SEED");
-	if (env && *env) {
-		return strtoull(env, NULL, 0);
-	}
-	return (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32);
-}
-
 /** @return The number of open descriptors of this process. */
 static inline int count_fds(void) {
 	DIR *dir = opendir("/proc/self/fd");
@@ -149,53 +120,6 @@ static inline int count_fds(void) {
 	closedir(dir);
 	// Less the one opendir() held
 	return n - 1;
-}
-
-#if HARNESS_TSAN
-/** TSan's runtime: symbolize a code address into a buffer. */
-void __sanitizer_symbolize_pc(void *pc, const char *format, char *out, size_t size);
-
-/**
- * TSan suppressions.  io_uring opens and closes descriptors inside the
- * kernel, where TSan cannot see: a number a ring's openat returned and a
- * worker close()d may come back from another open, and TSan, having seen
- * only the close, reports a race on "file descriptor N".  Only races whose
- * access is itself an open or a close (the top frame) are suppressed.
- */
-const char *__tsan_default_suppressions(void);
-const char *__tsan_default_suppressions(void) {
-	return "race_top:interceptor_close$\n"
-	       "race_top:interceptor_open$\n"
-	       "race_top:interceptor_open64$\n"
-	       "race_top:interceptor_openat$\n"
-	       "race_top:interceptor_openat64$\n";
-}
-
-/** Start TSan's symbolizer now: its pipes would otherwise look like a walk's leaked descriptors. */
-static inline void warm_symbolizer(void) {
-	char buf[128];
-	__sanitizer_symbolize_pc(__builtin_return_address(0), "%F", buf, sizeof(buf));
-}
-#else
-/** Nothing to do without TSan. */
-static inline void warm_symbolizer(void) {
-}
-#endif
-
-/** @return Whether an io_uring queue can be made here; if not, say why. */
-static inline bool uring_works(const char *prog) {
-	if (!(ioq_features() & IOQ_FEATURE_URING)) {
-		printf("%s: SKIP io_uring: this build has no liburing\n", prog);
-		return false;
-	}
-	int32_t err = 0;
-	struct ioq *q = ioq_create(1, 1, IOQ_BACKEND_URING, &err);
-	if (!q) {
-		printf("%s: SKIP io_uring: unavailable here (ioq_create: %s)\n", prog, strerror(-err));
-		return false;
-	}
-	ioq_destroy(q);
-	return true;
 }
 
 /** A backend's name. */
@@ -279,7 +203,7 @@ static inline void scratch_make(const char *prog) {
 /** Make a directory, or fail. */
 static inline void mk_dir(const char *path) {
 	if (mkdir(path, 0755) != 0) {
-		fail("mkdir %s: %s", shown(path, strlen(path)), strerror(errno));
+		fail("mkdir %s: %s", show_bytes(path, strlen(path)), strerror(errno));
 	}
 }
 
@@ -287,7 +211,7 @@ static inline void mk_dir(const char *path) {
 static inline void mk_file(const char *path) {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0 || write(fd, "x\n", 2) != 2) {
-		fail("create %s: %s", shown(path, strlen(path)), strerror(errno));
+		fail("create %s: %s", show_bytes(path, strlen(path)), strerror(errno));
 	}
 	close(fd);
 }
@@ -295,7 +219,7 @@ static inline void mk_file(const char *path) {
 /** Make a symlink, or fail. */
 static inline void mk_link(const char *target, const char *path) {
 	if (symlink(target, path) != 0) {
-		fail("symlink %s: %s", shown(path, strlen(path)), strerror(errno));
+		fail("symlink %s: %s", show_bytes(path, strlen(path)), strerror(errno));
 	}
 }
 
@@ -404,7 +328,7 @@ static inline void utf16_selftest(void) {
 		bool valid;
 		uint32_t units = utf16_len((const uint8_t *)cases[i].s, strlen(cases[i].s), &valid);
 		if (units != cases[i].units || valid != cases[i].valid) {
-			fail("reference decoder: %s gives %u units (valid %d), expected %u (%d)", shown(cases[i].s, strlen(cases[i].s)), units, valid, cases[i].units, cases[i].valid);
+			fail("reference decoder: %s gives %u units (valid %d), expected %u (%d)", show_bytes(cases[i].s, strlen(cases[i].s)), units, valid, cases[i].units, cases[i].valid);
 		}
 	}
 }
@@ -482,7 +406,7 @@ static inline const char *rec_text(const struct rec *r) {
 	static __thread char buf[2][1600];
 	static __thread unsigned next;
 	char *out = buf[next++ % 2];
-	snprintf(out, sizeof(buf[0]), "{%s len %u name %u depth %u type %u flags 0x%x err %d op %u aux %u ino %" PRIu64 " mode 0%o}", shown(r->path, r->len), r->len, r->name, r->depth, r->type, r->flags, r->err, r->op, r->aux, r->ino, r->mode);
+	snprintf(out, sizeof(buf[0]), "{%s len %u name %u depth %u type %u flags 0x%x err %d op %u aux %u ino %" PRIu64 " mode 0%o}", show_bytes(r->path, r->len), r->len, r->name, r->depth, r->type, r->flags, r->err, r->op, r->aux, r->ino, r->mode);
 	return out;
 }
 
@@ -569,18 +493,18 @@ static inline const char *spec_text(const struct wspec *s) {
 	static __thread char buf[1200];
 	static const char *const orders[] = {"bfs", "dfs", "post"};
 	static const char *const follows[] = {"never", "root", "always"};
-	int n = snprintf(buf, sizeof(buf), "%s follow=%s flags=0x%x min=%u max=%d types=0x%x term=%u fd_limit=%u root=%s", orders[s->cfg.order % 3], follows[s->cfg.follow % 3], s->cfg.flags, s->cfg.min_depth, (int)s->cfg.max_depth, s->cfg.types, s->cfg.terminator, s->cfg.fd_limit, shown(s->root, s->root_len > 200 ? 200 : s->root_len));
+	int n = snprintf(buf, sizeof(buf), "%s follow=%s flags=0x%x min=%u max=%d types=0x%x term=%u fd_limit=%u root=%s", orders[s->cfg.order % 3], follows[s->cfg.follow % 3], s->cfg.flags, s->cfg.min_depth, (int)s->cfg.max_depth, s->cfg.types, s->cfg.terminator, s->cfg.fd_limit, show_bytes(s->root, s->root_len > 200 ? 200 : s->root_len));
 	for (uint32_t i = 0; i < s->nnames && n < (int)sizeof(buf); ++i) {
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " name%s=%s", s->name_flags[i] ? "(i)" : "", shown(s->names[i], strlen(s->names[i])));
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " name%s=%s", s->name_flags[i] ? "(i)" : "", show_bytes(s->names[i], strlen(s->names[i])));
 	}
 	for (uint32_t i = 0; i < s->nprunes && n < (int)sizeof(buf); ++i) {
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " prune=%s", shown(s->prunes[i], strlen(s->prunes[i])));
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " prune=%s", show_bytes(s->prunes[i], strlen(s->prunes[i])));
 	}
 	for (uint32_t i = 0; i < s->nexts && n < (int)sizeof(buf); ++i) {
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " ext=%s", shown(s->exts[i], strlen(s->exts[i])));
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " ext=%s", show_bytes(s->exts[i], strlen(s->exts[i])));
 	}
 	if (s->shown && n < (int)sizeof(buf)) {
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " shown=%s", shown(s->shown, strlen(s->shown)));
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " shown=%s", show_bytes(s->shown, strlen(s->shown)));
 	}
 	if ((s->cfg.flags & IOQ_WALK_GATE) && n < (int)sizeof(buf)) {
 		snprintf(buf + n, sizeof(buf) - (size_t)n, " gate-skip=%u%%", s->gate_skip_pct);

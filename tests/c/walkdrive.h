@@ -179,22 +179,22 @@ static inline void batch_take(const struct wspec *s, const struct ioq_walk_batch
 			fail("record %u: path at %u, %u bytes, past the text (%u)", i, x->off, x->len, b->cap);
 		}
 		if (apart != error) {
-			fail("record %u (%s): flags 0x%x: an error is kept apart, and only an error", i, shown((const char *)path, x->len), x->flags);
+			fail("record %u (%s): flags 0x%x: an error is kept apart, and only an error", i, show_bytes((const char *)path, x->len), x->flags);
 		}
 		if (x->flags & ~(uint32_t)(IOQ_WALK_REC_ERROR | IOQ_WALK_REC_APART | IOQ_WALK_REC_NOT_UTF8 | IOQ_WALK_REC_ROOT | IOQ_WALK_REC_FOLLOWED | IOQ_WALK_REC_STAT)) {
-			fail("record %u (%s): flags 0x%x: a flag this walk cannot give", i, shown((const char *)path, x->len), x->flags);
+			fail("record %u (%s): flags 0x%x: a flag this walk cannot give", i, show_bytes((const char *)path, x->len), x->flags);
 		}
 		if (x->pad != 0 || (x->aux != 0 && x->op != IOQ_WALK_OP_LOOP)) {
-			fail("record %u (%s): pad %u, aux %u", i, shown((const char *)path, x->len), x->pad, x->aux);
+			fail("record %u (%s): pad %u, aux %u", i, show_bytes((const char *)path, x->len), x->pad, x->aux);
 		}
 		if (apart) {
 			if (x->off < b->cap - b->back) {
-				fail("record %u (%s): kept apart at %u, below the back text (%u)", i, shown((const char *)path, x->len), x->off, b->cap - b->back);
+				fail("record %u (%s): kept apart at %u, below the back text (%u)", i, show_bytes((const char *)path, x->len), x->off, b->cap - b->back);
 			}
 		} else {
 			++reported;
 			if (x->off != front) {
-				fail("record %u (%s): at %u, the front text was at %u", i, shown((const char *)path, x->len), x->off, front);
+				fail("record %u (%s): at %u, the front text was at %u", i, show_bytes((const char *)path, x->len), x->off, front);
 			}
 			front += x->len + 1;
 			if (front > b->front) {
@@ -202,11 +202,11 @@ static inline void batch_take(const struct wspec *s, const struct ioq_walk_batch
 			}
 			uint32_t o16 = at16[x->off], e16 = at16[x->off + x->len], n16 = x->name <= x->len ? at16[x->off + x->name] : UINT32_MAX;
 			if (x->off16 != o16 || x->len16 != e16 - o16 || x->name16 != n16 - o16) {
-				fail("record %u (%s): off16 %u len16 %u name16 %u, decoding gives %u %u %u", i, shown((const char *)path, x->len), x->off16, x->len16, x->name16, o16, e16 - o16, n16 - o16);
+				fail("record %u (%s): off16 %u len16 %u name16 %u, decoding gives %u %u %u", i, show_bytes((const char *)path, x->len), x->off16, x->len16, x->name16, o16, e16 - o16, n16 - o16);
 			}
 		}
 		if (path[x->len] != term) {
-			fail("record %u (%s): followed by byte %u, not the terminator %u", i, shown((const char *)path, x->len), path[x->len], term);
+			fail("record %u (%s): followed by byte %u, not the terminator %u", i, show_bytes((const char *)path, x->len), path[x->len], term);
 		}
 		if (memchr(path, 0, x->len)) {
 			fail("record %u: a NUL inside the path", i);
@@ -214,16 +214,16 @@ static inline void batch_take(const struct wspec *s, const struct ioq_walk_batch
 		bool valid;
 		utf16_len(path, x->len, &valid);
 		if (valid == !!(x->flags & IOQ_WALK_REC_NOT_UTF8)) {
-			fail("record %u (%s): NOT_UTF8 is %d, the path is %svalid UTF-8", i, shown((const char *)path, x->len), !!(x->flags & IOQ_WALK_REC_NOT_UTF8), valid ? "" : "not ");
+			fail("record %u (%s): NOT_UTF8 is %d, the path is %svalid UTF-8", i, show_bytes((const char *)path, x->len), !!(x->flags & IOQ_WALK_REC_NOT_UTF8), valid ? "" : "not ");
 		}
 		if (error ? (x->err <= 0 || x->op < IOQ_WALK_OP_OPENDIR || x->op > IOQ_WALK_OP_LOOP) : (x->err != 0 || x->op != 0)) {
-			fail("record %u (%s): flags 0x%x, err %d, op %u", i, shown((const char *)path, x->len), x->flags, x->err, x->op);
+			fail("record %u (%s): flags 0x%x, err %d, op %u", i, show_bytes((const char *)path, x->len), x->flags, x->err, x->op);
 		}
 		if (x->type > DT_WHT) {
-			fail("record %u (%s): type %u", i, shown((const char *)path, x->len), x->type);
+			fail("record %u (%s): type %u", i, show_bytes((const char *)path, x->len), x->type);
 		}
 		if (!!(x->flags & IOQ_WALK_REC_STAT) != (!error && (s->cfg.flags & IOQ_WALK_STAT))) {
-			fail("record %u (%s): flags 0x%x: a stat comes with every entry of a walk that stats, and only then", i, shown((const char *)path, x->len), x->flags);
+			fail("record %u (%s): flags 0x%x: a stat comes with every entry of a walk that stats, and only then", i, show_bytes((const char *)path, x->len), x->flags);
 		}
 
 		// The name and the depth, from the path
@@ -231,7 +231,7 @@ static inline void batch_take(const struct wspec *s, const struct ioq_walk_batch
 		if (x->flags & IOQ_WALK_REC_ROOT) {
 			name = root_name_off((const char *)path, x->len, NULL);
 			if (x->depth != 0) {
-				fail("record %u (%s): the root at depth %u", i, shown((const char *)path, x->len), x->depth);
+				fail("record %u (%s): the root at depth %u", i, show_bytes((const char *)path, x->len), x->depth);
 			}
 		} else {
 			name = x->len;
@@ -239,18 +239,18 @@ static inline void batch_take(const struct wspec *s, const struct ioq_walk_batch
 				--name;
 			}
 			if (x->len < prefix->len || memcmp(path, prefix->data, prefix->len) != 0) {
-				fail("record %u (%s): not under the root's prefix %s", i, shown((const char *)path, x->len), shown(prefix->data, prefix->len));
+				fail("record %u (%s): not under the root's prefix %s", i, show_bytes((const char *)path, x->len), show_bytes(prefix->data, prefix->len));
 			}
 			uint32_t depth = 1;
 			for (uint32_t k = (uint32_t)prefix->len; k < x->len; ++k) {
 				depth += path[k] == '/';
 			}
 			if (x->depth != depth || name == x->len) {
-				fail("record %u (%s): depth %u, the path says %u", i, shown((const char *)path, x->len), x->depth, depth);
+				fail("record %u (%s): depth %u, the path says %u", i, show_bytes((const char *)path, x->len), x->depth, depth);
 			}
 		}
 		if (x->name != name) {
-			fail("record %u (%s): name at %u, expected %u", i, shown((const char *)path, x->len), x->name, name);
+			fail("record %u (%s): name at %u, expected %u", i, show_bytes((const char *)path, x->len), x->name, name);
 		}
 
 		struct rec r;
@@ -270,7 +270,7 @@ static inline void batch_take(const struct wspec *s, const struct ioq_walk_batch
 			if (IFTODT(r.mode) != x->type) {
 				// Even when the name was replaced between the listing and
 				// the stat: the record's type is then the stat's
-				fail("record %u (%s): type %u, its stat's mode 0%o", i, shown((const char *)path, x->len), x->type, r.mode);
+				fail("record %u (%s): type %u, its stat's mode 0%o", i, show_bytes((const char *)path, x->len), x->type, r.mode);
 			}
 		}
 		if (error) {
@@ -308,7 +308,7 @@ static inline void pending_settle(struct ioq_walk *w, struct pending *p, const s
 		}
 		int32_t ret = ioq_walk_decide(w, &p->ids[i], &p->enter[i], 1);
 		if (ret != 0) {
-			fail("ioq_walk_decide() at the record of %s = %d", shown(p->paths[i], p->lens[i]), ret);
+			fail("ioq_walk_decide() at the record of %s = %d", show_bytes(p->paths[i], p->lens[i]), ret);
 		}
 		free(p->paths[i]);
 		--p->n;
@@ -537,7 +537,7 @@ static inline void walk_drive(struct ioq *q, const struct wspec *s, const struct
 			}
 			ready = wr == 1;
 			if (wr == 0 && pending.n > 0 && ++idle_waits == 15) {
-				fail("gates answered at their records: no batch for %u s, %u gates held (first %s)", 15 * WC_WAIT_US / 1000000, pending.n, shown(pending.paths[0], pending.lens[0]));
+				fail("gates answered at their records: no batch for %u s, %u gates held (first %s)", 15 * WC_WAIT_US / 1000000, pending.n, show_bytes(pending.paths[0], pending.lens[0]));
 			}
 			continue;
 		}
