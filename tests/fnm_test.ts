@@ -18,6 +18,7 @@
 
 import { assert, assertEquals } from "@std/assert";
 import { ffi, LOCAL_LIBRARY } from "../lib/ffi.ts";
+import { randomBelow, testSeed } from "./helpers.ts";
 import { bytes, createRaw } from "./libc.ts";
 
 /** fnm_compile()'s flags (enum fnm_flags in csrc/fnm.h). */
@@ -46,21 +47,8 @@ function fnmMatch(pattern: string | Uint8Array, flags: number, name: string | Ui
   return hook.symbols.ioq_test_fnm_match(p, p.length, flags, n, n.length);
 }
 
-/** The seed: $IOQ_TEST_SEED, or random. */
-const SEED = Number(Deno.env.get("IOQ_TEST_SEED") || Math.floor(Math.random() * 2 ** 31));
-console.error(`fnm_test: seed ${SEED} (set IOQ_TEST_SEED to repeat)`);
-
-/** A small seeded generator (mulberry32). */
-function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0;
-  return (n) => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) % n);
-  };
-}
+/** The seed: $IOQ_TEST_SEED, or random (printed). */
+const SEED = testSeed("fnm_test");
 
 /**
  * globToRegExp, from the std sources next to this checkout (its posix
@@ -145,7 +133,7 @@ function makeName(pattern: string, random: (n: number) => number): string {
 
 Deno.test("fnm: glob() segments match as globToRegExp's regular expressions do", async () => {
   const globToRegExp = await loadGlobToRegExp();
-  const random = rng(SEED);
+  const random = randomBelow(SEED);
   let cases = 0, matches = 0, rejected = 0;
   for (let i = 0; i < 10_000; i++) {
     let pattern = "";

@@ -199,3 +199,9 @@ export function random(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** A seeded generator of integers from 0 to n - 1 (`random()`'s numbers, scaled). */
+export function randomBelow(seed: number): (n: number) => number {
+  const next = random(seed);
+  return (n) => Math.floor(next() * n);
+}

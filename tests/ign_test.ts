@@ -34,6 +34,8 @@
 
 import { assert, assertEquals, fail } from "@std/assert";
 import { ffi, LOCAL_LIBRARY } from "../lib/ffi.ts";
+import { git, GIT_HOME } from "./git.ts";
+import { randomBelow, testSeed } from "./helpers.ts";
 import { createRaw, mkdirRaw } from "./libc.ts";
 
 /** The test hook, from the library the queues use (test symbols stay out of lib/ffi.ts). */
@@ -42,21 +44,8 @@ const hook = Deno.dlopen(Deno.env.get("IOQ_LIBRARY") || LOCAL_LIBRARY, {
   ioq_test_ign: { parameters: ["buffer", "u32", "buffer", "u32"], result: "i32" },
 });
 
-/** The seed: $IOQ_TEST_SEED, or random. */
-const SEED = Number(Deno.env.get("IOQ_TEST_SEED") || Math.floor(Math.random() * 2 ** 31));
-console.error(`ign_test: seed ${SEED} (set IOQ_TEST_SEED to repeat)`);
-
-/** A small seeded generator (mulberry32): a number below n. */
-function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0;
-  return (n) => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) % n);
-  };
-}
+/** The seed: $IOQ_TEST_SEED, or random (printed). */
+const SEED = testSeed("ign_test");
 
 /*
  * Paths and file contents are bytes; they are kept as binary strings (one
@@ -162,39 +151,6 @@ function hookVerdicts(tree: Tree, paths: [string, boolean][]): Verdict[] {
   }));
 }
 
-/** A temporary directory for git's HOME, made once. */
-const GIT_HOME = Deno.makeTempDirSync({ prefix: "ioq-ign-home-" });
-
-/** Runs git with a cleared environment; returns its stdout. */
-async function git(cwd: string, args: string[], input?: Uint8Array): Promise<Uint8Array> {
-  const child = new Deno.Command("git", {
-    args,
-    cwd,
-    clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: GIT_HOME,
-      XDG_CONFIG_HOME: `${GIT_HOME}/.config`,
-      GIT_CONFIG_NOSYSTEM: "1",
-      LC_ALL: "C",
-    },
-    stdin: input ? "piped" : "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (input) {
-    const writer = child.stdin.getWriter();
-    await writer.write(input);
-    await writer.close();
-  }
-  const { code, stdout, stderr } = await child.output();
-  // check-ignore exits with 1 when nothing is ignored
-  if (code !== 0 && !(args[0] === "check-ignore" && code === 1)) {
-    throw new Error(`git ${args.join(" ")} failed (${code}): ${new TextDecoder().decode(stderr)}`);
-  }
-  return stdout;
-}
-
 /** Writes a tree under `root` (an ASCII path), with a git repository at each root. */
 async function writeTree(root: string, tree: Tree): Promise<void> {
   const full = (path: string) => toBytes(utf8(root) + (path ? "/" + path : ""));
@@ -232,7 +188,7 @@ async function checkIgnore(
   const cwd = repo ? `${root}/${decodePath(repo)}` : root;
   const input = toBytes(paths.map((p) => p + "\0").join(""));
   const fields = fromBytes(
-    await git(cwd, ["check-ignore", "--no-index", "-v", "-n", "--stdin", "-z"], input),
+    await git(cwd, ["check-ignore", "--no-index", "-v", "-n", "--stdin", "-z"], { input, ok: [1] }),
   ).split("\0");
   const out = new Map<string, Verdict>();
   for (let i = 0; i + 3 < fields.length; i += 4) {
@@ -445,7 +401,7 @@ function escape(name: string): string {
 }
 
 Deno.test("ign: random repositories agree with git check-ignore, path by path", async () => {
-  const random = rng(SEED);
+  const random = randomBelow(SEED);
   let paths = 0, ignored = 0, included = 0, nested = 0;
   for (let round = 0; round < 30; round++) {
     const tree = randomTree(random);
@@ -618,8 +574,4 @@ Deno.test({
       }
     }
   },
-});
-
-globalThis.addEventListener("unload", () => {
-  Deno.removeSync(GIT_HOME, { recursive: true });
 });

@@ -37,31 +37,7 @@ import { type Backend, random, testBackends, testSeed } from "../helpers.ts";
 import { records, walkCli } from "../cli/run.ts";
 import { engineOpens } from "../glob/support.ts";
 import { Sandbox, UNPRIVILEGED_SKIP } from "../unprivileged.ts";
-
-/** A temporary directory for git's HOME. */
-const GIT_HOME = Deno.makeTempDirSync({ prefix: "ioq-gitignore-home-" });
-globalThis.addEventListener("unload", () => Deno.removeSync(GIT_HOME, { recursive: true }));
-
-/** Runs git in `cwd` with a cleared environment; returns its stdout. */
-async function git(cwd: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command("git", {
-    args,
-    cwd,
-    clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: GIT_HOME,
-      XDG_CONFIG_HOME: `${GIT_HOME}/.config`,
-      GIT_CONFIG_NOSYSTEM: "1",
-      LC_ALL: "C",
-    },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  if (!out.success) throw new Error(`git ${args.join(" ")} in ${cwd}: ${text(out.stderr)}`);
-  return text(out.stdout);
-}
+import { git } from "../git.ts";
 
 /**
  * What git lists under `dir` (relative to it), untracked and not ignored,
@@ -69,7 +45,9 @@ async function git(cwd: string, args: string[]): Promise<string> {
  */
 async function gitFiles(dir: string, prefix = ""): Promise<string[]> {
   const out: string[] = [];
-  const listed = await git(dir, ["ls-files", "-z", "--others", "--exclude-standard"]);
+  const listed = new TextDecoder().decode(
+    await git(dir, ["ls-files", "-z", "--others", "--exclude-standard"]),
+  );
   for (const path of listed.split("\0").filter((p) => p !== "")) {
     if (path.endsWith("/")) out.push(...await gitFiles(`${dir}/${path}`, prefix + path));
     else out.push(prefix + path);
